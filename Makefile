@@ -1,0 +1,54 @@
+# ustack: the two commands a new user runs are `make demo` and `make test`.
+BUILD       ?= build
+ASAN_BUILD  ?= build-asan
+FUZZ_BUILD  ?= build-fuzz
+JOBS        ?= $(shell nproc)
+FUZZ_SECONDS ?= 60
+FUZZ_SMOKE_SECONDS ?= 5
+PREFIX      ?= /usr/local
+
+.PHONY: all deps build test test-fast test-asan test-fuzz demo fuzz install clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+build: deps
+	cmake -S . -B $(BUILD) -DCMAKE_C_COMPILER=gcc -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	      -DCMAKE_INSTALL_PREFIX=$(PREFIX) >/dev/null
+	cmake --build $(BUILD) -j$(JOBS)
+
+# Everything CI runs: gcc build + tests, clang ASan+UBSan build + tests,
+# then a short run of every fuzzer.
+test: build
+	ctest --test-dir $(BUILD) --output-on-failure -j$(JOBS)
+	$(MAKE) --no-print-directory test-asan test-fuzz
+
+test-asan: deps
+	cmake -S . -B $(ASAN_BUILD) -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug \
+	      -DUSTACK_SANITIZE=ON >/dev/null
+	cmake --build $(ASAN_BUILD) -j$(JOBS)
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  ctest --test-dir $(ASAN_BUILD) --output-on-failure -j$(JOBS)
+
+test-fuzz: deps
+	cmake -S . -B $(FUZZ_BUILD) -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	      -DUSTACK_FUZZ=ON -DUSTACK_TESTS=OFF -DUSTACK_TOOLS=OFF \
+	      -DFUZZ_SMOKE_SECONDS=$(FUZZ_SMOKE_SECONDS) >/dev/null
+	cmake --build $(FUZZ_BUILD) -j$(JOBS)
+	ctest --test-dir $(FUZZ_BUILD) --output-on-failure -L fuzz
+
+# The demo: two simulated hosts, ARP, ping and UDP. No root needed.
+demo: build
+	./$(BUILD)/tools/ustack demo
+
+# Every fuzzer for FUZZ_SECONDS each (make fuzz FUZZ_SECONDS=600).
+fuzz:
+	$(MAKE) --no-print-directory test-fuzz FUZZ_SMOKE_SECONDS=$(FUZZ_SECONDS)
+
+install: build
+	cmake --install $(BUILD)
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

@@ -1,0 +1,49 @@
+/* The BSD socket API, with the stack as first argument.
+ *
+ * Names, arguments, constants (AF_INET, SOCK_DGRAM, MSG_DONTWAIT, SOL_SOCKET,
+ * SO_RCVBUF...) and struct sockaddr_in are the system's own, so code ports by
+ * renaming calls. Each call returns -1 and sets errno as Linux would.
+ *
+ * Supported now: AF_INET with SOCK_DGRAM (UDP, protocol 0 or IPPROTO_UDP) and
+ * Linux-style ping sockets (SOCK_DGRAM, IPPROTO_ICMP: send an ICMP echo
+ * request with any id, the stack sets the id to the socket's port and fills
+ * the checksum; recv returns echo replies, ICMP header first). TCP comes later.
+ *
+ * Blocking: calls block (on condition variables) only when the stack thread
+ * runs (ust_stack_start); a stack driven by hand or by the simulator behaves as
+ * if every descriptor were O_NONBLOCK. */
+#ifndef USTACK_SOCKET_H
+#define USTACK_SOCKET_H
+
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <netinet/in.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct ust_stack;
+
+int ust_socket(struct ust_stack *stack, int domain, int type, int protocol);
+int ust_bind(struct ust_stack *stack, int fd, const struct sockaddr *addr, socklen_t addrlen);
+int ust_connect(struct ust_stack *stack, int fd, const struct sockaddr *addr, socklen_t addrlen);
+
+ssize_t ust_sendto(struct ust_stack *stack, int fd, const void *buf, size_t len, int flags,
+                   const struct sockaddr *dest, socklen_t destlen);
+ssize_t ust_recvfrom(struct ust_stack *stack, int fd, void *buf, size_t len, int flags,
+                     struct sockaddr *src, socklen_t *srclen);
+ssize_t ust_send(struct ust_stack *stack, int fd, const void *buf, size_t len, int flags);
+ssize_t ust_recv(struct ust_stack *stack, int fd, void *buf, size_t len, int flags);
+
+int ust_getsockname(struct ust_stack *stack, int fd, struct sockaddr *addr, socklen_t *addrlen);
+int ust_getpeername(struct ust_stack *stack, int fd, struct sockaddr *addr, socklen_t *addrlen);
+int ust_setsockopt(struct ust_stack *stack, int fd, int level, int optname,
+                   const void *optval, socklen_t optlen);
+int ust_getsockopt(struct ust_stack *stack, int fd, int level, int optname,
+                   void *optval, socklen_t *optlen);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

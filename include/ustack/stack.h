@@ -1,0 +1,91 @@
+/* A stack: one independent host (interfaces, routes, sockets, descriptors).
+ *
+ * The core never reads a clock and never starts a thread. Either
+ *  - drive it yourself: call ust_stack_poll(stack, now_ns) whenever a netif
+ *    has input or the returned deadline passes (the simulator does this), or
+ *  - call ust_stack_start() and a stack thread does it, using CLOCK_MONOTONIC;
+ *    socket calls may then block. */
+#ifndef USTACK_STACK_H
+#define USTACK_STACK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct ust_stack;
+
+enum ust_log_level { UST_LOG_ERROR = 0, UST_LOG_WARN, UST_LOG_INFO, UST_LOG_DEBUG, UST_LOG_TRACE };
+
+typedef void (*ust_log_fn)(void *arg, enum ust_log_level level, const char *msg);
+
+/* Run-time settings. Fill with ust_stack_config_init() (Linux's defaults),
+ * change what you need, pass to ust_stack_new(). Every limit is a bound on
+ * memory a peer could otherwise make the stack consume. */
+struct ust_stack_config {
+    const char *name;               /* shown in logs; default "ustack" */
+    uint64_t seed;                  /* PRNG seed; 0 = from getrandom() */
+
+    /* Memory */
+    size_t mem_limit;               /* bytes of frame buffers in use at once; default 64 MiB */
+    unsigned max_fds;               /* descriptor table size (RLIMIT_NOFILE); default 1024 */
+
+    /* ARP (RFC 826) */
+    unsigned arp_cache_size;        /* entries; default 256 */
+    unsigned arp_pending_max;       /* frames queued per unresolved address; default 3 (Linux unres_qlen) */
+    uint64_t arp_reachable_ns;      /* entry lifetime; default 30 s */
+    uint64_t arp_retrans_ns;        /* request retransmit interval; default 1 s */
+    unsigned arp_max_probes;        /* requests before giving up; default 3 */
+
+    /* IPv4 (RFC 791) */
+    uint8_t ip_default_ttl;         /* default 64 */
+    size_t ipfrag_high_thresh;      /* reassembly memory bound; default 4 MiB (Linux) */
+    uint64_t ipfrag_time_ns;        /* reassembly timeout; default 30 s (Linux) */
+
+    /* ICMP (RFC 1122 3.2.2) */
+    unsigned icmp_ratelimit_per_s;  /* error messages per second; default 1000 (Linux token bucket) */
+    unsigned icmp_ratelimit_burst;  /* default 50 */
+
+    /* Sockets */
+    unsigned udp_rmem_default;      /* SO_RCVBUF default, bytes; default 212992 (Linux rmem_default) */
+    unsigned udp_wmem_default;      /* SO_SNDBUF default; default 212992 */
+    unsigned rmem_max;              /* cap for SO_RCVBUF; default 212992 (Linux rmem_max) */
+    unsigned wmem_max;              /* cap for SO_SNDBUF; default 212992 */
+    uint16_t ephemeral_lo;          /* default 32768 (ip_local_port_range) */
+    uint16_t ephemeral_hi;          /* default 60999 */
+    int raise_sigpipe;              /* raise SIGPIPE like the kernel; default 1 */
+
+    /* Logging */
+    enum ust_log_level log_level;   /* default UST_LOG_WARN */
+    ust_log_fn log_fn;              /* default: stderr */
+    void *log_arg;
+};
+
+void ust_stack_config_init(struct ust_stack_config *cfg);
+
+/* NULL cfg = defaults. Returns NULL and sets errno on failure.
+ * A loopback interface (127.0.0.1/8) is always present. */
+struct ust_stack *ust_stack_new(const struct ust_stack_config *cfg);
+/* Stops the stack thread if running, closes every descriptor and interface. */
+void ust_stack_free(struct ust_stack *stack);
+
+#define UST_NO_DEADLINE UINT64_MAX
+
+/* Processes queued input and due timers at time now_ns (any monotonic
+ * nanosecond clock, never decreasing). Returns the time at which it wants to be
+ * called again, or UST_NO_DEADLINE. */
+uint64_t ust_stack_poll(struct ust_stack *stack, uint64_t now_ns);
+
+/* The time last passed to ust_stack_poll (or read by the stack thread). */
+uint64_t ust_stack_now(const struct ust_stack *stack);
+
+/* Runtime: a stack thread that waits on the netifs and the next deadline. */
+int ust_stack_start(struct ust_stack *stack);
+int ust_stack_stop(struct ust_stack *stack);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

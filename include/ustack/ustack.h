@@ -1,0 +1,16 @@
+/* ustack: a kernel's socket layer in user space. Include this one header. */
+#ifndef USTACK_USTACK_H
+#define USTACK_USTACK_H
+
+#include <ustack/stack.h>
+#include <ustack/stats.h>
+#include <ustack/netif.h>
+#include <ustack/socket.h>
+#include <ustack/fd.h>
+#include <ustack/sim.h>
+
+#define USTACK_VERSION_MAJOR 0
+#define USTACK_VERSION_MINOR 1
+#define USTACK_VERSION_PATCH 0
+
+#endif

@@ -1,0 +1,78 @@
+/* The driver interface: how a netif hands frames to the stack and how the
+ * stack hands frames to a netif. Drivers: loopback.c, tap.c (TAP and TUN),
+ * sim.c; pcap.c captures any of them. */
+#ifndef UST_NETIF_NETIF_H
+#define UST_NETIF_NETIF_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/fbuf.h"
+#include <ustack/netif.h>
+
+enum ust_netif_kind {
+    UST_NETIF_LOOPBACK,     /* IPv4 packets, no link header, no ARP */
+    UST_NETIF_ETHER,        /* Ethernet II frames (TAP, sim) */
+    UST_NETIF_RAWIP,        /* IPv4 packets, no link header (TUN) */
+};
+
+struct ust_netif;
+struct ust_pcap;
+
+struct ust_netif_ops {
+    const char *kind_name;
+    /* Sends one frame (Ethernet frame on ETHER, IPv4 packet otherwise). Always
+     * takes ownership of fb. Returns 0 or a negative errno. */
+    int (*transmit)(struct ust_netif *nif, struct ust_fbuf *fb);
+    /* Reads up to `budget` ready frames without blocking and passes each to
+     * ust_netif_input. Returns the number read. NULL for drivers whose input
+     * is pushed (sim). */
+    int (*rx_poll)(struct ust_netif *nif, int budget);
+    /* File descriptor the stack thread waits on for input, or -1. */
+    int (*poll_fd)(struct ust_netif *nif);
+    /* Releases driver resources (not the struct itself). */
+    void (*destroy)(struct ust_netif *nif);
+};
+
+#define UST_NETIF_NAMSIZ 16
+#define UST_MAX_NETIFS 16
+
+struct ust_netif {
+    const struct ust_netif_ops *ops;
+    struct ust_stack *stack;
+    char name[UST_NETIF_NAMSIZ];
+    int index;                      /* 1.. within the stack */
+    enum ust_netif_kind kind;
+    uint8_t mac[6];
+    unsigned mtu;                   /* IP MTU (payload of a link frame) */
+    bool up;
+    bool clean_link;                /* integrity guaranteed (loopback): skip L4 checksum checks */
+    uint32_t addr;                  /* IPv4 address, host order; 0 = none */
+    uint8_t prefix_len;
+    struct ust_fbq rxq;             /* frames received but not yet processed (loopback) */
+    struct ust_pcap *capture;       /* non-NULL while capturing */
+    void *priv;                     /* driver state */
+};
+
+/* Allocates a netif and adds it to the stack (name must be unique). */
+struct ust_netif *ust_netif_create(struct ust_stack *stack, const char *name,
+                                   enum ust_netif_kind kind, const struct ust_netif_ops *ops,
+                                   void *priv);
+/* Creates "lo" (127.0.0.1/8, 64 KiB MTU); called by ust_stack_new. */
+int ust_loopback_create(struct ust_stack *stack);
+/* Destroys every netif of the stack (stack teardown). */
+void ust_netif_destroy_all(struct ust_stack *stack);
+
+/* Driver -> stack: one received frame (Ethernet or IPv4 by nif->kind). The
+ * stack lock is held. Takes ownership. Defined in net/ (the input path). */
+void ust_netif_input(struct ust_netif *nif, struct ust_fbuf *fb);
+/* Stack -> driver: captures (if on) then calls ops->transmit. */
+int ust_netif_output(struct ust_netif *nif, struct ust_fbuf *fb);
+/* Drains nif->rxq (frames queued by loopback) through ust_netif_input. */
+void ust_netif_process_rxq(struct ust_netif *nif);
+
+/* pcap capture hook (netif/pcap.c): records one frame, dir 0 = in, 1 = out. */
+void ust_pcap_record(struct ust_pcap *pc, const struct ust_fbuf *fb, uint64_t now_ns);
+void ust_pcap_close(struct ust_pcap *pc);
+
+#endif

@@ -1,0 +1,178 @@
+/* The stack object: creation, teardown and the poll loop that drives it. */
+#include "stack/stack_impl.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "core/util.h"
+#include "fd/fd.h"
+#include "net/net.h"
+#include "net/udp.h"
+#include "runtime/runtime.h"
+
+#define UST_TIMER_TICK_NS UST_NSEC_PER_MSEC
+#define UST_RX_BUDGET 256
+
+void ust_stack_config_init(struct ust_stack_config *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->name = "ustack";
+    cfg->mem_limit = 64u << 20;
+    cfg->max_fds = 1024;
+    cfg->arp_cache_size = 256;
+    cfg->arp_pending_max = 3;
+    cfg->arp_reachable_ns = 30 * UST_NSEC_PER_SEC;
+    cfg->arp_retrans_ns = 1 * UST_NSEC_PER_SEC;
+    cfg->arp_max_probes = 3;
+    cfg->ip_default_ttl = 64;
+    cfg->ipfrag_high_thresh = 4u << 20;
+    cfg->ipfrag_time_ns = 30 * UST_NSEC_PER_SEC;
+    cfg->icmp_ratelimit_per_s = 1000;
+    cfg->icmp_ratelimit_burst = 50;
+    cfg->udp_rmem_default = 212992;
+    cfg->udp_wmem_default = 212992;
+    cfg->rmem_max = 212992;
+    cfg->wmem_max = 212992;
+    cfg->ephemeral_lo = 32768;
+    cfg->ephemeral_hi = 60999;
+    cfg->raise_sigpipe = 1;
+    cfg->log_level = UST_LOG_WARN;
+}
+
+static int config_check(const struct ust_stack_config *c)
+{
+    if (c->max_fds == 0 || c->mem_limit < 2 * UST_FBUF_MAX || c->arp_cache_size == 0)
+        return -EINVAL;
+    if (c->ephemeral_lo == 0 || c->ephemeral_lo > c->ephemeral_hi)
+        return -EINVAL;
+    if (c->ip_default_ttl == 0)
+        return -EINVAL;
+    return 0;
+}
+
+struct ust_stack *ust_stack_new(const struct ust_stack_config *cfg)
+{
+    struct ust_stack_config defaults;
+    if (!cfg) {
+        ust_stack_config_init(&defaults);
+        cfg = &defaults;
+    }
+    int err = config_check(cfg);
+    if (err) {
+        errno = -err;
+        return NULL;
+    }
+    struct ust_stack *s = calloc(1, sizeof(*s));
+    if (!s)
+        return NULL;
+    s->cfg = *cfg;
+    uint64_t seed = cfg->seed ? cfg->seed : ust_rng_entropy();
+    ust_rng_seed(&s->rng, seed);
+    s->hash_key[0] = ust_rng_next(&s->rng);
+    s->hash_key[1] = ust_rng_next(&s->rng);
+    ust_tw_init(&s->timers, UST_TIMER_TICK_NS, 0);
+    ust_fbpool_init(&s->fbpool, cfg->mem_limit);
+
+    /* Each step undoes the ones before it on failure. */
+    if ((err = ust_rt_init(s)) != 0)
+        goto fail_rt;
+    if ((err = ust_net_init(s)) != 0)
+        goto fail_net;
+    if ((err = ust_udp_init(s)) != 0)
+        goto fail_udp;
+    if ((err = ust_fd_init(s)) != 0)
+        goto fail_fd;
+    if ((err = ust_loopback_create(s)) != 0)
+        goto fail_lo;
+    return s;
+
+fail_lo:
+    ust_fd_fini(s);
+fail_fd:
+    ust_udp_fini(s);
+fail_udp:
+    ust_net_fini(s);
+fail_net:
+    ust_rt_fini(s);
+fail_rt:
+    ust_fbpool_fini(&s->fbpool);
+    free(s);
+    errno = -err;
+    return NULL;
+}
+
+void ust_stack_free(struct ust_stack *s)
+{
+    if (!s)
+        return;
+    if (ust_rt_can_block(s))
+        ust_stack_stop(s);
+    ust_rt_lock(s);
+    ust_fd_fini(s);          /* closes every descriptor: sockets leave the UDP table */
+    ust_udp_fini(s);
+    ust_netif_destroy_all(s);
+    ust_net_fini(s);         /* ARP queues, reassembly, timers of net/ */
+    ust_rt_unlock(s);
+    ust_rt_fini(s);
+    ust_fbpool_fini(&s->fbpool);
+    free(s);
+}
+
+void ust_stack_kick(struct ust_stack *s)
+{
+    s->work_pending = true;
+    if (s->kick)
+        s->kick(s, s->kick_arg);
+}
+
+uint64_t ust_stack_poll_locked(struct ust_stack *s, uint64_t now_ns)
+{
+    if (now_ns > s->now)
+        s->now = now_ns;
+    s->work_pending = false;
+    for (unsigned i = 0; i < s->n_netifs; i++) {
+        struct ust_netif *nif = s->netifs[i];
+        if (nif->ops->rx_poll)
+            nif->ops->rx_poll(nif, UST_RX_BUDGET);
+        ust_netif_process_rxq(nif);
+    }
+    ust_tw_advance(&s->timers, s->now, s);
+    if (s->work_pending)
+        return s->now;
+    return ust_tw_next(&s->timers);
+}
+
+uint64_t ust_stack_poll(struct ust_stack *s, uint64_t now_ns)
+{
+    ust_rt_lock(s);
+    uint64_t next = ust_stack_poll_locked(s, now_ns);
+    ust_rt_unlock(s);
+    return next;
+}
+
+uint64_t ust_stack_now(const struct ust_stack *s)
+{
+    return s->now;
+}
+
+uint64_t ust_stat_get(const struct ust_stack *s, enum ust_stat which)
+{
+    if ((unsigned)which >= UST_STAT__COUNT)
+        return 0;
+    return s->stats[which];
+}
+
+static const char *const stat_names[UST_STAT__COUNT] = {
+#define UST_STAT_NAME_(grp, name) #grp "." #name,
+    UST_STATS(UST_STAT_NAME_)
+#undef UST_STAT_NAME_
+};
+
+const char *ust_stat_name(enum ust_stat which)
+{
+    if ((unsigned)which >= UST_STAT__COUNT)
+        return NULL;
+    return stat_names[which];
+}
