@@ -34,8 +34,14 @@ static inline struct ust_hnode *ust_ht_bucket(const struct ust_htable *ht, uint3
     return ht->buckets[hash & (ht->nbuckets - 1)];
 }
 
-/* Keyed hashes (SipHash-1-3 style quality, not necessarily SipHash). */
+/* Keyed hashes: SipHash-1-3 folded to 32 bits. */
 uint32_t ust_hash_bytes(const uint64_t key[2], const void *data, size_t len);
 uint32_t ust_hash_u32x3(const uint64_t key[2], uint32_t a, uint32_t b, uint32_t c);
+/* The full 64-bit SipHash-1-3 (what ust_hash_bytes folds to 32 bits; also
+ * ust_hash_u32x3 of a, b, c as 12 little-endian bytes) and SipHash-2-4 (the
+ * paper's reference variant). key[0] and key[1] are the key's bytes 0-7 and
+ * 8-15 read little-endian. */
+uint64_t ust_siphash13(const uint64_t key[2], const void *data, size_t len);
+uint64_t ust_siphash24(const uint64_t key[2], const void *data, size_t len);
 
 #endif

@@ -1,20 +1,102 @@
 /* fd/: the descriptor table and file objects.
  *
  * Every descriptor refers to a struct ust_file with an ops table, so sockets,
- * pipes and message queues share one table and one ust_poll. File operations
- * here never block: they return -EAGAIN, and the generic code (fd.c, with the
+ * pipes and message queues share one table and one ust_poll (Linux's struct
+ * file and file_operations, much reduced). File operations never block: they
+ * return -EAGAIN, and the generic code here (ust_file_wait_io, with the
  * runtime's wait queues) turns that into blocking when the descriptor is in
- * blocking mode and a stack thread runs. */
+ * blocking mode and a stack thread runs. Whoever makes a file ready wakes
+ * f->wq with the POLL* events that became true.
+ *
+ * Files are reference counted: the descriptor table holds one reference per
+ * descriptor (dup'd descriptors share the file), and a call that sleeps holds
+ * one while it sleeps, so a close() from another thread cannot free a file
+ * under a sleeper (the file is released when the last reference goes, as in
+ * Linux). All functions assume the stack lock is held. */
 #ifndef UST_FD_FD_H
 #define UST_FD_FD_H
 
+#include <errno.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
+#include "runtime/waitq.h"
+
 struct ust_stack;
+struct ust_file;
+
+/* A blocking bound that never expires (SO_RCVTIMEO 0 means this). */
+#define UST_TIMEO_FOREVER UINT64_MAX
+
+struct ust_file_ops {
+    const char *name;           /* "udp", "icmp", "pipe"... for debugging */
+    /* Each returns bytes done or a negative errno; -EAGAIN when it would
+     * block. NULL read/write: -EINVAL (as Linux for files without them). */
+    ssize_t (*read)(struct ust_file *f, void *buf, size_t len);
+    ssize_t (*write)(struct ust_file *f, const void *buf, size_t len);
+    /* The POLL* events true now (POLLIN, POLLOUT, POLLERR, POLLHUP...). */
+    uint32_t (*poll)(struct ust_file *f);
+    /* Requests beyond the generic ones (FIONBIO, FIOCLEX...); -ENOTTY when
+     * unknown. arg is the caller's pointer. NULL: everything -ENOTTY. */
+    int (*ioctl)(struct ust_file *f, unsigned long request, void *arg);
+    /* The last reference went: free f->priv (not f itself). */
+    void (*release)(struct ust_file *f);
+};
+
+struct ust_file {
+    const struct ust_file_ops *ops;
+    struct ust_stack *stack;
+    unsigned refcnt;
+    int status_flags;           /* O_RDONLY/O_WRONLY/O_RDWR | O_NONBLOCK (F_GETFL) */
+    /* How long a blocking read / write may wait before -EAGAIN
+     * (SO_RCVTIMEO / SO_SNDTIMEO for sockets); UST_TIMEO_FOREVER. */
+    uint64_t rcvtimeo_ns, sndtimeo_ns;
+    struct ust_waitq wq;        /* sleepers waiting for this file to change */
+    void *priv;                 /* the object behind it (socket, pipe end...) */
+};
 
 int ust_fd_init(struct ust_stack *stack);
 /* Closes every descriptor. */
 void ust_fd_fini(struct ust_stack *stack);
+
+/* A new file with one reference (the caller's). NULL when out of memory. */
+struct ust_file *ust_file_new(struct ust_stack *stack, const struct ust_file_ops *ops,
+                              void *priv, int status_flags);
+void ust_file_get(struct ust_file *f);
+/* Drops a reference; the last one calls ops->release and frees f. */
+void ust_file_put(struct ust_file *f);
+
+/* Puts f in the lowest free descriptor (POSIX) and returns it, taking over
+ * the caller's reference; fd_flags is FD_CLOEXEC or 0. -EMFILE when all
+ * max_fds descriptors are in use. */
+int ust_fd_install(struct ust_stack *stack, struct ust_file *f, int fd_flags);
+/* The file behind fd (no reference taken: valid while the lock is held and
+ * nobody closes it), or NULL for a bad descriptor (-EBADF). */
+struct ust_file *ust_fd_lookup(struct ust_stack *stack, int fd);
+
+/* One try at an operation that may have to wait. Returns bytes, a negative
+ * errno, or -EAGAIN to wait and try again. */
+typedef ssize_t (*ust_file_try_fn)(struct ust_file *f, void *arg);
+
+/* Runs try(f, arg) until it returns something other than -EAGAIN, sleeping
+ * on f->wq for `events` (POLLIN for reads, POLLOUT for writes; POLLERR and
+ * POLLHUP are added) between tries. It returns -EAGAIN instead of sleeping
+ * when f is O_NONBLOCK, `dontwait` (MSG_DONTWAIT), or no stack thread runs;
+ * and once timeout_ns (UST_TIMEO_FOREVER: none) has passed since the call. */
+ssize_t ust_file_wait_io(struct ust_file *f, uint32_t events, bool dontwait,
+                         uint64_t timeout_ns, ust_file_try_fn try_fn, void *arg);
+
+/* Converts an internal result (>= 0 or -errno) to the public convention:
+ * -1 with errno set. */
+static inline long ust_fd_ret(long r)
+{
+    if (r < 0) {
+        errno = (int)-r;
+        return -1;
+    }
+    return r;
+}
 
 #endif

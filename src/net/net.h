@@ -45,12 +45,24 @@ struct ust_route_result {
 };
 /* Longest-prefix match. -ENETUNREACH when nothing matches. */
 int ust_route_lookup(struct ust_stack *stack, uint32_t dst, struct ust_route_result *out);
+/* The route a datagram we originate takes: our own addresses and 127/8 over
+ * the loopback (source = the destination, or 127.0.0.1 for the rest of
+ * 127/8); 255.255.255.255 directly (never via a gateway), by the first
+ * configured interface when no route covers it; else ust_route_lookup.
+ * ust_ipv4_output uses it; so can a socket choosing its source address. */
+int ust_route_output(struct ust_stack *stack, uint32_t dst, struct ust_route_result *out);
 int ust_route_add_internal(struct ust_stack *stack, uint32_t dst, uint8_t prefix_len,
                            uint32_t gw, struct ust_netif *nif);
 /* Called by netif.c when an interface gets an address (connected route, gratuitous ARP). */
 void ust_net_addr_added(struct ust_netif *nif);
 /* True if addr is one of this stack's unicast addresses (or loopback). */
 bool ust_net_is_local_addr(struct ust_stack *stack, uint32_t addr);
+
+/* The ARP cache entry for ip on nif: returns its state (enum ust_arp_state
+ * in net_state.h, UST_ARP_NONE when there is none) and copies its MAC into
+ * mac (if not NULL) when the state is not INCOMPLETE. For tests and tools. */
+int ust_arp_lookup(struct ust_stack *stack, const struct ust_netif *nif, uint32_t ip,
+                   uint8_t mac[6]);
 
 /* Sends an ICMP error about the datagram in `orig` (orig->l3 points at its
  * IPv4 header), subject to the RFC 1122 3.2.2 rules (never about ICMP errors,

@@ -54,7 +54,9 @@ struct ust_netif {
     void *priv;                     /* driver state */
 };
 
-/* Allocates a netif and adds it to the stack (name must be unique). */
+/* Allocates a netif and adds it to the stack (lock held). Defaults: up,
+ * MTU 1500, no address. NULL and errno EINVAL (name empty or longer than
+ * UST_NETIF_NAMSIZ - 1), EEXIST (name taken), ENOSPC (UST_MAX_NETIFS), ENOMEM. */
 struct ust_netif *ust_netif_create(struct ust_stack *stack, const char *name,
                                    enum ust_netif_kind kind, const struct ust_netif_ops *ops,
                                    void *priv);
@@ -66,12 +68,26 @@ void ust_netif_destroy_all(struct ust_stack *stack);
 /* Driver -> stack: one received frame (Ethernet or IPv4 by nif->kind). The
  * stack lock is held. Takes ownership. Defined in net/ (the input path). */
 void ust_netif_input(struct ust_netif *nif, struct ust_fbuf *fb);
-/* Stack -> driver: captures (if on) then calls ops->transmit. */
+/* Driver -> stack, for drivers that receive from outside the stack (TAP,
+ * TUN, sim): records the frame if capturing, stamps fb->netif and
+ * fb->tstamp, then calls ust_netif_input. Lock held; takes ownership. (The
+ * loopback does not use it: its frames were captured once on output.) */
+void ust_netif_receive(struct ust_netif *nif, struct ust_fbuf *fb);
+/* Stack -> driver: captures (if on) then calls ops->transmit. Counts
+ * ETH.OutFrames, or ETH.OutDrops when the driver refuses the frame or the
+ * netif is down (-ENETDOWN). */
 int ust_netif_output(struct ust_netif *nif, struct ust_fbuf *fb);
-/* Drains nif->rxq (frames queued by loopback) through ust_netif_input. */
+/* Drains nif->rxq (frames queued by loopback) through ust_netif_input. Only
+ * the frames queued on entry are processed; frames queued meanwhile kick the
+ * stack again, so a frame that answers itself cannot loop here. */
 void ust_netif_process_rxq(struct ust_netif *nif);
+/* The internals of ust_netif_set_ipv4 (lock held, host order): sets the
+ * address and tells net/ (ust_net_addr_added). -EINVAL for prefix_len > 32. */
+int ust_netif_set_addr(struct ust_netif *nif, uint32_t addr, unsigned prefix_len);
 
-/* pcap capture hook (netif/pcap.c): records one frame, dir 0 = in, 1 = out. */
+/* pcap capture (netif/pcap.c): records one frame with timestamp now_ns.
+ * Classic pcap has no direction field, so inbound and outbound frames are
+ * recorded alike. */
 void ust_pcap_record(struct ust_pcap *pc, const struct ust_fbuf *fb, uint64_t now_ns);
 void ust_pcap_close(struct ust_pcap *pc);
 

@@ -1,18 +1,64 @@
-/* runtime/: the stack lock, the stack thread, and blocking. */
+/* runtime/: the stack lock, the stack thread, and blocking.
+ *
+ * The only layer that knows about threads and clocks. Everything below it is
+ * single-threaded code that runs with the stack lock held.
+ *
+ * Blocking: a call that cannot complete sleeps in ust_rt_sleep() on the wait
+ * queues of the objects it waits for (waitq.h), releasing the lock while it
+ * sleeps. Only a running stack thread can make progress while a caller
+ * sleeps, so callers check ust_rt_can_block() first: without a stack thread
+ * (a stack driven by ust_stack_poll or by the simulator) blocking calls
+ * behave as non-blocking ones. */
 #ifndef UST_RUNTIME_RUNTIME_H
 #define UST_RUNTIME_RUNTIME_H
 
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "runtime/waitq.h"
+
 struct ust_stack;
+
+/* No deadline / wait forever. */
+#define UST_RT_FOREVER UINT64_MAX
 
 int ust_rt_init(struct ust_stack *stack);
 void ust_rt_fini(struct ust_stack *stack);
-/* The big lock. Public calls take it on entry and release it on return. */
+/* The big lock (a plain, non-recursive mutex). Public calls take it once on
+ * entry and release it on return. */
 void ust_rt_lock(struct ust_stack *stack);
 void ust_rt_unlock(struct ust_stack *stack);
-/* True when a stack thread runs, so calls may block. */
+/* ust_rt_lock, then, when the stack thread runs, brings stack->now up to
+ * CLOCK_MONOTONIC so that timers a call arms start from the current time.
+ * Every public ust_* call (socket, fd, poll) uses this pair. */
+void ust_rt_enter(struct ust_stack *stack);
+void ust_rt_exit(struct ust_stack *stack);
+/* True when a stack thread runs (and is not stopping), so calls may block. */
 bool ust_rt_can_block(const struct ust_stack *stack);
+
+/* The stack-clock time (CLOCK_MONOTONIC ns while the thread runs) at which a
+ * wait of timeout_ns that starts now ends; UST_RT_FOREVER stays forever. */
+uint64_t ust_rt_deadline(const struct ust_stack *stack, uint64_t timeout_ns);
+
+/* Links the n entries (each with q and events set) onto their queues and
+ * sleeps, lock released, until one of them is woken, the deadline passes, or
+ * the stack thread stops. Unlinks them before returning, with the lock held
+ * again and stack->now refreshed. Returns 0 when woken (or stopping: the
+ * caller re-checks and finds it can no longer block), -ETIMEDOUT when the
+ * deadline passed. The caller must keep the queues alive (hold a reference
+ * on their objects) while it sleeps. Only call when ust_rt_can_block(). */
+int ust_rt_sleep(struct ust_stack *stack, struct ust_wait_entry *entries, unsigned n,
+                 uint64_t deadline);
+
+/* How many callers sleep in ust_rt_sleep now (tests, diagnostics). Lock held. */
+unsigned ust_rt_sleeper_count(const struct ust_stack *stack);
+
+/* Internal to runtime/ (lock held). */
+/* Brings stack->now up to CLOCK_MONOTONIC when the stack thread runs. */
+void ust_rt_refresh_now(struct ust_stack *stack);
+/* CLOCK_MONOTONIC in nanoseconds: the stack thread's clock. */
+uint64_t ust_rt_clock_ns(void);
+/* Wakes every caller asleep in ust_rt_sleep (ust_stack_stop). */
+void ust_rt_wake_all(struct ust_stack *stack);
 
 #endif

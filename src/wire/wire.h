@@ -40,6 +40,13 @@ uint32_t ust_csum_pseudo(uint32_t src, uint32_t dst, uint8_t proto, uint16_t l4_
 uint16_t ust_inet_csum(const void *data, size_t len);
 /* Copies len bytes and returns their partial sum, in one pass. */
 uint32_t ust_csum_copy(void *dst, const void *src, size_t len, uint32_t sum);
+/* Incremental sums: partial sums are canonical (folded to 16 bits, 0 only for
+ * all-zero data), so ust_csum_partial(b, nb, ust_csum_partial(a, na, s)) equals
+ * the sum of a and b concatenated whenever na is EVEN. A block that starts at
+ * an odd offset of the message must be summed on its own and added with
+ * ust_csum_block_add(sum, block_sum, offset) (RFC 1071 section 2(B): its bytes
+ * land in the other half of each 16-bit word). */
+uint32_t ust_csum_block_add(uint32_t sum, uint32_t block, size_t offset);
 
 /* ---- Ethernet II ------------------------------------------------------ */
 
@@ -221,11 +228,18 @@ struct ust_tcp_hdr {
 /* Parses header and options. Unknown options are skipped by their length;
  * EOL ends the list; an option whose length is 0, 1 or runs past the header
  * is UST_WIRE_BAD_OPTION (never a loop). A known option with the wrong length
- * is ignored (as Linux does). Does not verify the checksum: ust_tcp_csum_ok. */
+ * is ignored (as Linux does). Does not verify the checksum: ust_tcp_csum_ok.
+ * Options are reported whatever the flags: honouring MSS, window scale and
+ * SACK-permitted only on a SYN is the TCP layer's decision. */
 int ust_tcp_parse(const uint8_t *p, size_t len, struct ust_tcp_hdr *h);
 bool ust_tcp_csum_ok(const uint8_t *p, size_t l4_len, uint32_t src, uint32_t dst);
 /* Bytes the options in `o` take when emitted (padded to a multiple of 4). */
 size_t ust_tcp_opts_len(const struct ust_tcp_opts *o);
+/* How many SACK blocks fit (up to UST_TCP_MAX_SACK) next to the other options
+ * in `o` within the 40 option bytes: 4 alone, 3 with timestamps (as Linux),
+ * 2 next to all four SYN options.
+ * ust_tcp_opts_len and ust_tcp_emit leave out blocks past this number. */
+unsigned ust_tcp_sack_room(const struct ust_tcp_opts *o);
 /* Writes header + options (in Linux's SYN order: MSS, SACK-permitted,
  * timestamps, NOP, window scale; SACK blocks after timestamps), hlen computed.
  * Checksum field written as 0: the caller adds it with ust_tcp_set_csum once

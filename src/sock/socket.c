@@ -1,0 +1,351 @@
+/* The public socket calls (include/ustack/socket.h): each takes the stack
+ * lock once, finds the socket behind the descriptor (EBADF, ENOTSOCK),
+ * checks what Linux's system call layer checks (EFAULT, EINVAL for address
+ * lengths), and hands over to the protocol's operations. Sockets are files,
+ * so read/write/close/poll/fcntl/ioctl work on them through fd/. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+
+#include <ustack/socket.h>
+
+#include "fd/fd.h"
+#include "net/sk.h"
+#include "runtime/runtime.h"
+#include "sock/sock.h"
+#include "stack/stack_impl.h"
+
+/* Linux's SOCK_TYPE_MASK and SOCK_MAX. */
+#define UST_SOCK_TYPE_MASK 0xf
+#define UST_SOCK_MAX 11
+/* The largest address a call accepts (sizeof(struct sockaddr_storage)). */
+#define UST_MAX_ADDRLEN ((socklen_t)sizeof(struct sockaddr_storage))
+
+/* ---- Sockets as files ------------------------------------------------- */
+
+static ssize_t sock_file_read(struct ust_file *f, void *buf, size_t len)
+{
+    struct ust_socket *so = f->priv;
+    return so->ops->recvmsg(so, buf, len, MSG_DONTWAIT, NULL);
+}
+
+static ssize_t sock_file_write(struct ust_file *f, const void *buf, size_t len)
+{
+    struct ust_socket *so = f->priv;
+    return so->ops->sendmsg(so, buf, len, MSG_DONTWAIT, NULL, 0);
+}
+
+static uint32_t sock_file_poll(struct ust_file *f)
+{
+    struct ust_socket *so = f->priv;
+    return so->ops->poll(so);
+}
+
+static int sock_file_ioctl(struct ust_file *f, unsigned long request, void *arg)
+{
+    struct ust_socket *so = f->priv;
+    return so->ops->ioctl(so, request, arg);
+}
+
+static void sock_file_release(struct ust_file *f)
+{
+    struct ust_socket *so = f->priv;
+    if (so->ops)
+        so->ops->release(so);
+    free(so);
+}
+
+static const struct ust_file_ops sock_file_ops = {
+    .name = "socket",
+    .read = sock_file_read,
+    .write = sock_file_write,
+    .poll = sock_file_poll,
+    .ioctl = sock_file_ioctl,
+    .release = sock_file_release,
+};
+
+int ust_sock_lookup(struct ust_stack *stack, int fd, struct ust_socket **out)
+{
+    struct ust_file *f = ust_fd_lookup(stack, fd);
+    if (!f)
+        return -EBADF;
+    if (f->ops != &sock_file_ops)
+        return -ENOTSOCK;
+    *out = f->priv;
+    return 0;
+}
+
+void ust_sockaddr_out(const struct sockaddr_in *sin, struct sockaddr *addr, socklen_t *len)
+{
+    socklen_t n = *len < sizeof(*sin) ? *len : (socklen_t)sizeof(*sin);
+    memcpy(addr, sin, n);
+    *len = sizeof(*sin);
+}
+
+/* ---- socket ----------------------------------------------------------- */
+
+/* Linux __sock_create + inet_create: which protocol a (type, protocol)
+ * pair names, or the errno. */
+static int pick_protocol(int domain, int type, int protocol)
+{
+    if (domain != AF_INET)
+        return -EAFNOSUPPORT;
+    if (type < 0 || type >= UST_SOCK_MAX)
+        return -EINVAL;
+    if (protocol < 0 || protocol >= IPPROTO_MAX)
+        return -EINVAL;
+    switch (type) {
+    case SOCK_DGRAM:
+        if (protocol == 0 || protocol == IPPROTO_UDP)
+            return IPPROTO_UDP;
+        if (protocol == IPPROTO_ICMP)
+            return IPPROTO_ICMP;
+        return -EPROTONOSUPPORT;
+    case SOCK_STREAM:
+        /* TCP is not there yet. */
+        return -EPROTONOSUPPORT;
+    default:
+        /* SOCK_RAW, SOCK_SEQPACKET...: no such socket type here. */
+        return -ESOCKTNOSUPPORT;
+    }
+}
+
+static int do_socket(struct ust_stack *stack, int domain, int type, int protocol)
+{
+    int flags = type & ~UST_SOCK_TYPE_MASK;
+    if (flags & ~(SOCK_CLOEXEC | SOCK_NONBLOCK))
+        return -EINVAL;
+    type &= UST_SOCK_TYPE_MASK;
+    int proto = pick_protocol(domain, type, protocol);
+    if (proto < 0)
+        return proto;
+
+    struct ust_socket *so = calloc(1, sizeof(*so));
+    if (!so)
+        return -ENOMEM;
+    int status = O_RDWR | ((flags & SOCK_NONBLOCK) ? O_NONBLOCK : 0);
+    struct ust_file *f = ust_file_new(stack, &sock_file_ops, so, status);
+    if (!f) {
+        free(so);
+        return -ENOMEM;
+    }
+    so->file = f;
+    int err = ust_dgram_create(stack, so, proto);
+    if (err == 0) {
+        int fd = ust_fd_install(stack, f, (flags & SOCK_CLOEXEC) ? FD_CLOEXEC : 0);
+        if (fd >= 0)
+            return fd;
+        err = fd;
+    }
+    ust_file_put(f);    /* releases the socket */
+    return err;
+}
+
+int ust_socket(struct ust_stack *stack, int domain, int type, int protocol)
+{
+    ust_rt_enter(stack);
+    int r = do_socket(stack, domain, type, protocol);
+    ust_rt_exit(stack);
+    return (int)ust_fd_ret(r);
+}
+
+/* ---- bind / connect --------------------------------------------------- */
+
+/* move_addr_to_kernel's checks. */
+static int addr_in_check(const struct sockaddr *addr, socklen_t len)
+{
+    if (len > UST_MAX_ADDRLEN)
+        return -EINVAL;
+    if (!addr && len)
+        return -EFAULT;
+    return 0;
+}
+
+static int do_bind(struct ust_stack *stack, int fd, const struct sockaddr *addr, socklen_t len)
+{
+    struct ust_socket *so;
+    int err = ust_sock_lookup(stack, fd, &so);
+    if (!err)
+        err = addr_in_check(addr, len);
+    if (!err)
+        err = so->ops->bind(so, addr, len);
+    return err;
+}
+
+int ust_bind(struct ust_stack *stack, int fd, const struct sockaddr *addr, socklen_t addrlen)
+{
+    ust_rt_enter(stack);
+    int r = do_bind(stack, fd, addr, addrlen);
+    ust_rt_exit(stack);
+    return (int)ust_fd_ret(r);
+}
+
+static int do_connect(struct ust_stack *stack, int fd, const struct sockaddr *addr, socklen_t len)
+{
+    struct ust_socket *so;
+    int err = ust_sock_lookup(stack, fd, &so);
+    if (!err)
+        err = addr_in_check(addr, len);
+    if (!err)
+        err = so->ops->connect(so, addr, len);
+    return err;
+}
+
+int ust_connect(struct ust_stack *stack, int fd, const struct sockaddr *addr, socklen_t addrlen)
+{
+    ust_rt_enter(stack);
+    int r = do_connect(stack, fd, addr, addrlen);
+    ust_rt_exit(stack);
+    return (int)ust_fd_ret(r);
+}
+
+/* ---- send / recv ------------------------------------------------------ */
+
+static ssize_t do_sendto(struct ust_stack *stack, int fd, const void *buf, size_t len, int flags,
+                         const struct sockaddr *dest, socklen_t destlen)
+{
+    struct ust_socket *so;
+    int err = ust_sock_lookup(stack, fd, &so);
+    if (err)
+        return err;
+    if (dest && (err = addr_in_check(dest, destlen)) != 0)
+        return err;
+    if (!buf && len)
+        return -EFAULT;
+    return so->ops->sendmsg(so, buf, len, flags, dest, dest ? destlen : 0);
+}
+
+ssize_t ust_sendto(struct ust_stack *stack, int fd, const void *buf, size_t len, int flags,
+                   const struct sockaddr *dest, socklen_t destlen)
+{
+    ust_rt_enter(stack);
+    ssize_t r = do_sendto(stack, fd, buf, len, flags, dest, destlen);
+    ust_rt_exit(stack);
+    return ust_fd_ret(r);
+}
+
+ssize_t ust_send(struct ust_stack *stack, int fd, const void *buf, size_t len, int flags)
+{
+    return ust_sendto(stack, fd, buf, len, flags, NULL, 0);
+}
+
+static ssize_t do_recvfrom(struct ust_stack *stack, int fd, void *buf, size_t len, int flags,
+                           struct sockaddr *src, socklen_t *srclen)
+{
+    struct ust_socket *so;
+    int err = ust_sock_lookup(stack, fd, &so);
+    if (err)
+        return err;
+    if (src && !srclen)
+        return -EFAULT;
+    if (src && *srclen > (socklen_t)INT32_MAX)
+        return -EINVAL;
+    if (!buf && len)
+        return -EFAULT;
+    struct sockaddr_in from;
+    ssize_t r = so->ops->recvmsg(so, buf, len, flags, src ? &from : NULL);
+    if (r >= 0 && src)
+        ust_sockaddr_out(&from, src, srclen);
+    return r;
+}
+
+ssize_t ust_recvfrom(struct ust_stack *stack, int fd, void *buf, size_t len, int flags,
+                     struct sockaddr *src, socklen_t *srclen)
+{
+    ust_rt_enter(stack);
+    ssize_t r = do_recvfrom(stack, fd, buf, len, flags, src, srclen);
+    ust_rt_exit(stack);
+    return ust_fd_ret(r);
+}
+
+ssize_t ust_recv(struct ust_stack *stack, int fd, void *buf, size_t len, int flags)
+{
+    return ust_recvfrom(stack, fd, buf, len, flags, NULL, NULL);
+}
+
+/* ---- getsockname / getpeername ---------------------------------------- */
+
+static int do_getname(struct ust_stack *stack, int fd, struct sockaddr *addr, socklen_t *len,
+                      bool peer)
+{
+    struct ust_socket *so;
+    int err = ust_sock_lookup(stack, fd, &so);
+    if (err)
+        return err;
+    if (!addr || !len)
+        return -EFAULT;
+    if (*len > (socklen_t)INT32_MAX)
+        return -EINVAL;
+    const struct ust_sk *sk = so->sk;
+    struct sockaddr_in sin = { .sin_family = AF_INET };
+    if (peer) {
+        /* Linux inet_getname: no peer port, no peer (ping sockets too). */
+        if (!sk->connected || sk->rport == 0)
+            return -ENOTCONN;
+        sin.sin_addr.s_addr = htonl(sk->raddr);
+        sin.sin_port = htons(sk->rport);
+    } else {
+        sin.sin_addr.s_addr = htonl(sk->laddr);
+        sin.sin_port = htons(sk->lport);
+    }
+    ust_sockaddr_out(&sin, addr, len);
+    return 0;
+}
+
+int ust_getsockname(struct ust_stack *stack, int fd, struct sockaddr *addr, socklen_t *addrlen)
+{
+    ust_rt_enter(stack);
+    int r = do_getname(stack, fd, addr, addrlen, false);
+    ust_rt_exit(stack);
+    return (int)ust_fd_ret(r);
+}
+
+int ust_getpeername(struct ust_stack *stack, int fd, struct sockaddr *addr, socklen_t *addrlen)
+{
+    ust_rt_enter(stack);
+    int r = do_getname(stack, fd, addr, addrlen, true);
+    ust_rt_exit(stack);
+    return (int)ust_fd_ret(r);
+}
+
+/* ---- options ---------------------------------------------------------- */
+
+static int do_setsockopt(struct ust_stack *stack, int fd, int level, int optname,
+                         const void *optval, socklen_t optlen)
+{
+    struct ust_socket *so;
+    int err = ust_sock_lookup(stack, fd, &so);
+    if (err)
+        return err;
+    return ust_sock_setsockopt(so, level, optname, optval, optlen);
+}
+
+int ust_setsockopt(struct ust_stack *stack, int fd, int level, int optname,
+                   const void *optval, socklen_t optlen)
+{
+    ust_rt_enter(stack);
+    int r = do_setsockopt(stack, fd, level, optname, optval, optlen);
+    ust_rt_exit(stack);
+    return (int)ust_fd_ret(r);
+}
+
+static int do_getsockopt(struct ust_stack *stack, int fd, int level, int optname,
+                         void *optval, socklen_t *optlen)
+{
+    struct ust_socket *so;
+    int err = ust_sock_lookup(stack, fd, &so);
+    if (err)
+        return err;
+    return ust_sock_getsockopt(so, level, optname, optval, optlen);
+}
+
+int ust_getsockopt(struct ust_stack *stack, int fd, int level, int optname,
+                   void *optval, socklen_t *optlen)
+{
+    ust_rt_enter(stack);
+    int r = do_getsockopt(stack, fd, level, optname, optval, optlen);
+    ust_rt_exit(stack);
+    return (int)ust_fd_ret(r);
+}

@@ -1,0 +1,180 @@
+/* Helpers shared by the ustack subcommands: argument parsing, interface
+ * setup (TAP, TUN or loopback), signal handling and counter printing. */
+#include "common.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+volatile sig_atomic_t tool_stop;
+
+bool parse_uint(const char *s, unsigned long min, unsigned long max, unsigned long *out)
+{
+    if (!s || *s < '0' || *s > '9')
+        return false;
+    char *end;
+    errno = 0;
+    unsigned long v = strtoul(s, &end, 10);
+    if (errno || *end || v < min || v > max)
+        return false;
+    *out = v;
+    return true;
+}
+
+bool parse_double(const char *s, double min, double max, double *out)
+{
+    if (!s || !*s)
+        return false;
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    /* "!(v >= min)" also rejects NaN. */
+    if (errno || *end || !(v >= min) || v > max)
+        return false;
+    *out = v;
+    return true;
+}
+
+bool parse_ipv4(const char *s, struct in_addr *out)
+{
+    return s && inet_pton(AF_INET, s, out) == 1;
+}
+
+bool parse_ipv4_prefix(const char *s, struct in_addr *addr, int *prefix_len)
+{
+    const char *slash = s ? strchr(s, '/') : NULL;
+    char ip[INET_ADDRSTRLEN];
+    unsigned long len;
+    if (!slash || (size_t)(slash - s) >= sizeof(ip))
+        return false;
+    memcpy(ip, s, (size_t)(slash - s));
+    ip[slash - s] = '\0';
+    if (!parse_ipv4(ip, addr) || !parse_uint(slash + 1, 0, 32, &len))
+        return false;
+    *prefix_len = (int)len;
+    return true;
+}
+
+const char *ipv4_str(struct in_addr a, char *buf)
+{
+    return inet_ntop(AF_INET, &a, buf, INET_ADDRSTRLEN);
+}
+
+const char *mac_str(const uint8_t mac[6], char *buf)
+{
+    snprintf(buf, 18, "%02x:%02x:%02x:%02x:%02x:%02x",
+             mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
+    return buf;
+}
+
+void bad_value(const char *cmd, const struct option *opts, int val, const char *arg)
+{
+    for (; opts->name; opts++) {
+        if (opts->val == val) {
+            fprintf(stderr, "ustack %s: bad value for --%s: '%s'\n\n", cmd, opts->name, arg);
+            return;
+        }
+    }
+    fprintf(stderr, "ustack %s: bad value for -%c: '%s'\n\n", cmd, val, arg);
+}
+
+bool netif_opts_check(const struct netif_opts *o, bool require_dev)
+{
+    if (o->tap && o->tun) {
+        fprintf(stderr, "ustack: use either --tap or --tun, not both\n");
+        return false;
+    }
+    bool dev = o->tap || o->tun;
+    if (require_dev && !dev) {
+        fprintf(stderr, "ustack: an interface is needed: --tap NAME or --tun NAME\n");
+        return false;
+    }
+    if (dev && !o->have_addr) {
+        fprintf(stderr, "ustack: --%s needs --addr A.B.C.D/LEN\n", o->tap ? "tap" : "tun");
+        return false;
+    }
+    if (!dev && (o->have_addr || o->have_gw)) {
+        fprintf(stderr, "ustack: --addr and --gw need --tap or --tun\n");
+        return false;
+    }
+    return true;
+}
+
+struct ust_netif *netif_setup(struct ust_stack *stack, const struct netif_opts *o)
+{
+    struct ust_netif *nif;
+    if (o->tap)
+        nif = ust_tap_open(stack, o->tap, 0);
+    else if (o->tun)
+        nif = ust_tun_open(stack, o->tun, 0);
+    else
+        nif = ust_loopback(stack);
+    if (!nif) {
+        fprintf(stderr, "ustack: cannot open %s device %s: %s\n", o->tap ? "TAP" : "TUN",
+                o->tap ? o->tap : o->tun, strerror(errno));
+        return NULL;
+    }
+    /* Capture first, so the announcement of the address is in the file. */
+    if (o->pcap && ust_netif_capture_start(nif, o->pcap) < 0) {
+        fprintf(stderr, "ustack: cannot capture %s to %s: %s\n", ust_netif_name(nif), o->pcap,
+                strerror(errno));
+        return NULL;
+    }
+    char a[INET_ADDRSTRLEN];
+    if (o->have_addr && ust_netif_set_ipv4(nif, o->addr, o->prefix_len) < 0) {
+        fprintf(stderr, "ustack: cannot set address %s/%d on %s: %s\n", ipv4_str(o->addr, a),
+                o->prefix_len, ust_netif_name(nif), strerror(errno));
+        return NULL;
+    }
+    if (o->have_gw && ust_route_add_default(stack, o->gw) < 0) {
+        fprintf(stderr, "ustack: cannot add default route via %s: %s\n", ipv4_str(o->gw, a),
+                strerror(errno));
+        return NULL;
+    }
+    return nif;
+}
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    tool_stop = 1;
+}
+
+void signals_install(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = 0; /* no SA_RESTART: let a waiting system call return EINTR */
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+void signals_block(bool block)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(block ? SIG_BLOCK : SIG_UNBLOCK, &set, NULL);
+}
+
+uint64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void stats_print(FILE *out, const struct ust_stack *stack)
+{
+    for (int i = 0; i < UST_STAT__COUNT; i++) {
+        uint64_t v = ust_stat_get(stack, (enum ust_stat)i);
+        if (v)
+            fprintf(out, "%-24s %llu\n", ust_stat_name((enum ust_stat)i), (unsigned long long)v);
+    }
+}
