@@ -7,11 +7,27 @@
  * Supported now: AF_INET with SOCK_DGRAM (UDP, protocol 0 or IPPROTO_UDP) and
  * Linux-style ping sockets (SOCK_DGRAM, IPPROTO_ICMP: send an ICMP echo
  * request with any id, the stack sets the id to the socket's port and fills
- * the checksum; recv returns echo replies, ICMP header first). TCP comes later.
+ * the checksum; recv returns echo replies, ICMP header first). Until TCP
+ * lands, SOCK_STREAM gives EPROTONOSUPPORT; SOCK_RAW and the other types
+ * give ESOCKTNOSUPPORT; other families EAFNOSUPPORT. SOCK_NONBLOCK and
+ * SOCK_CLOEXEC are honoured. Sockets are descriptors: ust_read, ust_write,
+ * ust_close, ust_fcntl, ust_ioctl and ust_poll (fd.h) work on them.
+ *
+ * Flags: MSG_DONTWAIT, MSG_PEEK, MSG_TRUNC (recv returns the datagram's real
+ * length); MSG_OOB gives EOPNOTSUPP on send; MSG_ERRQUEUE finds an empty
+ * queue. Options: SOL_SOCKET SO_RCVBUF, SO_SNDBUF (doubled and capped by
+ * cfg rmem_max/wmem_max, as Linux), SO_RCVBUFFORCE, SO_SNDBUFFORCE,
+ * SO_RCVTIMEO, SO_SNDTIMEO, SO_REUSEADDR, SO_BROADCAST, SO_KEEPALIVE,
+ * SO_ERROR (read and clear), SO_TYPE, SO_PROTOCOL, SO_DOMAIN,
+ * SO_ACCEPTCONN; IPPROTO_IP IP_TTL, IP_TOS. Anything else: ENOPROTOOPT.
+ * Ports below 1024 need no privilege. A UDP send never waits for buffer
+ * space (SO_SNDBUF is stored, not enforced).
  *
  * Blocking: calls block (on condition variables) only when the stack thread
  * runs (ust_stack_start); a stack driven by hand or by the simulator behaves as
- * if every descriptor were O_NONBLOCK. */
+ * if every descriptor were O_NONBLOCK. ust_stack_stop wakes every blocked
+ * call (a receive then fails with EAGAIN, ust_poll returns what is ready).
+ * Every call must have returned before ust_stack_free. */
 #ifndef USTACK_SOCKET_H
 #define USTACK_SOCKET_H
 
@@ -28,6 +44,14 @@ struct ust_stack;
 int ust_socket(struct ust_stack *stack, int domain, int type, int protocol);
 int ust_bind(struct ust_stack *stack, int fd, const struct sockaddr *addr, socklen_t addrlen);
 int ust_connect(struct ust_stack *stack, int fd, const struct sockaddr *addr, socklen_t addrlen);
+
+/* Stream sockets (TCP). */
+int ust_listen(struct ust_stack *stack, int fd, int backlog);
+int ust_accept(struct ust_stack *stack, int fd, struct sockaddr *addr, socklen_t *addrlen);
+/* flags: SOCK_NONBLOCK, SOCK_CLOEXEC. */
+int ust_accept4(struct ust_stack *stack, int fd, struct sockaddr *addr, socklen_t *addrlen, int flags);
+/* how: SHUT_RD, SHUT_WR, SHUT_RDWR. */
+int ust_shutdown(struct ust_stack *stack, int fd, int how);
 
 ssize_t ust_sendto(struct ust_stack *stack, int fd, const void *buf, size_t len, int flags,
                    const struct sockaddr *dest, socklen_t destlen);

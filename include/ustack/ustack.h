@@ -7,6 +7,8 @@
 #include <ustack/netif.h>
 #include <ustack/socket.h>
 #include <ustack/fd.h>
+#include <ustack/poll.h>
+#include <ustack/ipc.h>
 #include <ustack/sim.h>
 
 #define USTACK_VERSION_MAJOR 0

@@ -150,15 +150,10 @@ void ust_udp_sock_free(struct ust_udp_sock *us)
     free(us);
 }
 
-static bool addr_is_multicast(uint32_t addr)
-{
-    return ust_ipv4_is_multicast(addr);
-}
-
 int ust_udp_bind(struct ust_udp_sock *us, uint32_t addr, uint16_t port)
 {
     struct ust_stack *stack = us->sk.stack;
-    bool bcast = ust_net_is_bcast(stack, addr) || addr_is_multicast(addr);
+    bool bcast = ust_net_is_bcast(stack, addr) || ust_ipv4_is_multicast(addr);
     /* Linux inet_bind: a local, broadcast or multicast address, or any;
      * ping_check_bind_addr: no broadcast or multicast for an echo id. */
     if (addr != 0 && !(bcast && us->sk.protocol == IPPROTO_UDP) &&
@@ -365,7 +360,7 @@ void ust_udp_input(struct ust_stack *stack, struct ust_fbuf *fb, const struct us
         return udp_drop_error(stack, fb, true);
 
     bool bcast = (fb->flags & UST_FB_BROADCAST) || ust_net_is_bcast(stack, ih->dst) ||
-                 addr_is_multicast(ih->dst);
+                 ust_ipv4_is_multicast(ih->dst);
     struct ust_udp_sock *us = NULL;
     if (!bcast) {
         us = ust_udp_lookup(stack, IPPROTO_UDP, ih->dst, uh.dport, ih->src, uh.sport);
@@ -489,6 +484,25 @@ static int send_dest(const struct ust_udp_sock *us, const struct ust_inet_addr *
     return 0;
 }
 
+/* Writes header and payload at p, summing the payload while copying it (one
+ * pass over the data): one's-complement sums of blocks at even offsets
+ * simply add up (RFC 1071). RFC 1122 4.1.3.4: a checksum is always sent;
+ * RFC 768: a computed 0 goes out as all ones. */
+static void udp_build(uint8_t *p, const void *buf, size_t len, uint16_t sport, uint16_t dport,
+                      uint32_t saddr, uint32_t daddr)
+{
+    uint16_t ulen = (uint16_t)(UST_UDP_HLEN + len);
+    uint32_t sum = ust_csum_pseudo(saddr, daddr, UST_IPPROTO_UDP, ulen);
+    if (len)
+        sum = ust_csum_copy(p + UST_UDP_HLEN, buf, len, sum);
+    ust_put_be16(p, sport);
+    ust_put_be16(p + 2, dport);
+    ust_put_be16(p + 4, ulen);
+    ust_put_be16(p + 6, 0);
+    uint16_t csum = ust_csum_fold(ust_csum_partial(p, UST_UDP_HLEN, sum));
+    ust_put_be16(p + 6, csum == 0 ? 0xffff : csum);
+}
+
 ssize_t ust_udp_sendmsg(struct ust_udp_sock *us, const void *buf, size_t len, int flags,
                         const struct ust_inet_addr *dst)
 {
@@ -514,16 +528,7 @@ ssize_t ust_udp_sendmsg(struct ust_udp_sock *us, const void *buf, size_t len, in
         UST_INC(stack, UDP, SndbufErrors);
         return -ENOBUFS;
     }
-    uint8_t *p = ust_fbuf_put(fb, UST_UDP_HLEN + len);
-    if (len)
-        memcpy(p + UST_UDP_HLEN, buf, len);
-    struct ust_udp_hdr uh = {
-        .sport = us->sk.lport,
-        .dport = dport,
-        .len = (uint16_t)(UST_UDP_HLEN + len),
-    };
-    /* RFC 1122 4.1.3.4: always send a checksum. */
-    ust_udp_emit(p, UST_UDP_HLEN + len, &uh, saddr, daddr);
+    udp_build(ust_fbuf_put(fb, UST_UDP_HLEN + len), buf, len, us->sk.lport, dport, saddr, daddr);
     struct ust_ip_out o = {
         .src = saddr, .dst = daddr, .proto = UST_IPPROTO_UDP, .ttl = us->sk.ttl, .tos = us->sk.tos,
     };

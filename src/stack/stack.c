@@ -10,6 +10,8 @@
 #include "fd/fd.h"
 #include "net/net.h"
 #include "net/udp.h"
+#include "ipc/ipc.h"
+#include "tcp/tcp.h"
 #include "runtime/runtime.h"
 
 #define UST_TIMER_TICK_NS UST_NSEC_PER_MSEC
@@ -82,6 +84,10 @@ struct ust_stack *ust_stack_new(const struct ust_stack_config *cfg)
         goto fail_net;
     if ((err = ust_udp_init(s)) != 0)
         goto fail_udp;
+    if ((err = ust_tcp_init(s)) != 0)
+        goto fail_tcp;
+    if ((err = ust_ipc_init(s)) != 0)
+        goto fail_ipc;
     if ((err = ust_fd_init(s)) != 0)
         goto fail_fd;
     if ((err = ust_loopback_create(s)) != 0)
@@ -91,6 +97,10 @@ struct ust_stack *ust_stack_new(const struct ust_stack_config *cfg)
 fail_lo:
     ust_fd_fini(s);
 fail_fd:
+    ust_ipc_fini(s);
+fail_ipc:
+    ust_tcp_fini(s);
+fail_tcp:
     ust_udp_fini(s);
 fail_udp:
     ust_net_fini(s);
@@ -110,7 +120,9 @@ void ust_stack_free(struct ust_stack *s)
     if (ust_rt_can_block(s))
         ust_stack_stop(s);
     ust_rt_lock(s);
-    ust_fd_fini(s);          /* closes every descriptor: sockets leave the UDP table */
+    ust_fd_fini(s);          /* closes every descriptor: sockets leave their tables */
+    ust_ipc_fini(s);         /* named FIFOs and queues nobody holds */
+    ust_tcp_fini(s);         /* connections left in TIME_WAIT or orphaned */
     ust_udp_fini(s);
     ust_netif_destroy_all(s);
     ust_net_fini(s);         /* ARP queues, reassembly, timers of net/ */

@@ -15,6 +15,8 @@
 #include "netif/netif.h"
 #include "net/net_state.h"
 #include "net/udp_state.h"
+#include "tcp/tcp_state.h"
+#include "ipc/ipc_state.h"
 #include "fd/fd_state.h"
 #include "runtime/runtime_state.h"
 
@@ -38,6 +40,8 @@ struct ust_stack {
 
     struct ust_net_state net;           /* net/: ARP, routes, reassembly, ICMP */
     struct ust_udp_state udp;           /* net/udp.c: UDP and ping sockets */
+    struct ust_tcp_state tcp;           /* tcp/: connections, listeners */
+    struct ust_ipc_state ipc;           /* ipc/: FIFOs, message queues */
     struct ust_fd_state fds;            /* fd/: descriptor table */
     struct ust_rt_state rt;             /* runtime/: lock, stack thread */
 };

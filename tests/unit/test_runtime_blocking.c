@@ -11,6 +11,7 @@
  * thread is really asleep in the stack (its sleeper is registered, checked
  * under the stack lock), and every wait and join is bounded (a failure, not
  * a hang, if the stack misbehaves). No duration is asserted. */
+#include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
 #include <setjmp.h>
@@ -19,9 +20,12 @@
 #include <sys/ioctl.h>
 #include <sys/time.h>
 #include <time.h>
+#include <unistd.h>
 #include <cmocka.h>
 
+#include "netif/netif.h"
 #include "runtime/runtime.h"
+#include "wire/wire.h"
 #include "unit/sock_test_util.h"
 
 #define BOUND_SEC 20
@@ -134,11 +138,17 @@ static void test_rcvtimeo_expiry_returns_eagain(void **state)
     char b[4];
     st_fails(ust_recv(s, rx, b, sizeof(b), 0), EAGAIN);
     st_fails(ust_read(s, rx, b, sizeof(b)), EAGAIN);
-    /* A descriptor made non-blocking does not wait at all. */
-    int on = 1;
-    assert_int_equal(ust_ioctl(s, rx, FIONBIO, &on), 0);
+    /* MSG_DONTWAIT, O_NONBLOCK (fcntl or FIONBIO): no wait at all, even
+     * with a long timeout. */
     tv.tv_sec = 1000;
     assert_int_equal(ust_setsockopt(s, rx, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
+    st_fails(ust_recv(s, rx, b, sizeof(b), MSG_DONTWAIT), EAGAIN);
+    assert_int_equal(ust_fcntl(s, rx, F_SETFL, O_NONBLOCK), 0);
+    st_fails(ust_recv(s, rx, b, sizeof(b), 0), EAGAIN);
+    st_fails(ust_read(s, rx, b, sizeof(b)), EAGAIN);
+    assert_int_equal(ust_fcntl(s, rx, F_SETFL, 0), 0);
+    int on = 1;
+    assert_int_equal(ust_ioctl(s, rx, FIONBIO, &on), 0);
     st_fails(ust_recv(s, rx, b, sizeof(b), 0), EAGAIN);
     assert_int_equal(ust_stack_stop(s), 0);
     st_free(s);
@@ -256,6 +266,91 @@ static void test_eagain_that_no_wakeup_could_end_is_returned_at_once(void **stat
     st_free(s);
 }
 
+/* ---- A netif added while the thread runs ------------------------------ */
+
+/* A TUN-like netif fed through a pipe: the test writes IPv4 packets into
+ * it, the stack thread must notice the readable descriptor on its own. */
+struct pipe_nif {
+    int rd, wr;
+};
+
+static int pipe_poll_fd(struct ust_netif *nif)
+{
+    return ((struct pipe_nif *)nif->priv)->rd;
+}
+
+static int pipe_rx_poll(struct ust_netif *nif, int budget)
+{
+    struct pipe_nif *pn = nif->priv;
+    uint8_t len_be[2];
+    int n = 0;
+    while (n < budget && read(pn->rd, len_be, 2) == 2) {
+        size_t len = ust_get_be16(len_be);
+        struct ust_fbuf *fb = ust_fbuf_alloc(nif->stack, len);
+        assert_non_null(fb);
+        assert_int_equal(read(pn->rd, ust_fbuf_put(fb, len), len), (ssize_t)len);
+        ust_netif_receive(nif, fb);
+        n++;
+    }
+    return n;
+}
+
+static int pipe_transmit(struct ust_netif *nif, struct ust_fbuf *fb)
+{
+    ust_fbuf_free(nif->stack, fb);
+    return 0;
+}
+
+static const struct ust_netif_ops pipe_ops = {
+    .kind_name = "pipe",
+    .transmit = pipe_transmit,
+    .rx_poll = pipe_rx_poll,
+    .poll_fd = pipe_poll_fd,
+};
+
+static void test_netif_added_after_start_is_watched(void **state)
+{
+    (void)state;
+    struct ust_stack *s = started_stack();
+    struct pipe_nif pn;
+    int p[2];
+    assert_int_equal(pipe2(p, O_NONBLOCK), 0);
+    pn.rd = p[0];
+    pn.wr = p[1];
+    ust_rt_lock(s);
+    struct ust_netif *nif = ust_netif_create(s, "pipe0", UST_NETIF_RAWIP, &pipe_ops, &pn);
+    ust_rt_unlock(s);
+    assert_non_null(nif);
+    struct in_addr a = { htonl(0x0a090001u) };
+    assert_int_equal(ust_netif_set_ipv4(nif, a, 24), 0);
+    int rx = st_udp_bound(s, 0, 5000);
+
+    struct call c = { .s = s, .fd = rx };
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, recv_thread, &c), 0);
+    wait_until_asleep(s);
+
+    /* 10.9.0.2:6000 -> 10.9.0.1:5000, "tun!" */
+    uint8_t pkt[2 + 20 + 8 + 4];
+    ust_put_be16(pkt, sizeof(pkt) - 2);
+    struct ust_ipv4_hdr ih = { .total_len = sizeof(pkt) - 2, .ttl = 64, .proto = UST_IPPROTO_UDP,
+                               .src = 0x0a090002u, .dst = 0x0a090001u };
+    ust_ipv4_emit(pkt + 2, 20, &ih);
+    memcpy(pkt + 2 + 28, "tun!", 4);
+    struct ust_udp_hdr uh = { .sport = 6000, .dport = 5000, .len = 12 };
+    ust_udp_emit(pkt + 22, 12, &uh, ih.src, ih.dst);
+    assert_int_equal(write(pn.wr, pkt, sizeof(pkt)), (ssize_t)sizeof(pkt));
+
+    join_bounded(t);
+    assert_int_equal(c.ret, 4);
+    assert_memory_equal(c.buf, "tun!", 4);
+    assert_int_equal(ntohl(c.from.sin_addr.s_addr), 0x0a090002u);
+    assert_int_equal(ust_stack_stop(s), 0);
+    st_free(s);
+    close(pn.rd);
+    close(pn.wr);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -266,6 +361,7 @@ int main(void)
         cmocka_unit_test(test_start_stop_misuse_and_restart),
         cmocka_unit_test(test_stack_clock_follows_monotonic_time_while_running),
         cmocka_unit_test(test_eagain_that_no_wakeup_could_end_is_returned_at_once),
+        cmocka_unit_test(test_netif_added_after_start_is_watched),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

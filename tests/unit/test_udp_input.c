@@ -157,33 +157,38 @@ static void test_broadcast_delivered_to_wildcard_socket(void **state)
     tn_teardown(&env);
 }
 
-static void test_sent_datagram_has_valid_checksum(void **state)
+static void test_sent_datagrams_have_valid_checksums(void **state)
 {
     (void)state;
     struct tn_env env;
     tn_setup(&env);
     tn_peer_arp(&env);
     int fd = st_udp(env.stack);
-    uint8_t data[300];
-    st_fill(data, sizeof(data), 3);
-    assert_int_equal(st_sendto(env.stack, fd, data, sizeof(data), TN_PEER, 53), 300);
-    assert_int_equal(env.nframes, 1);
-    struct ust_eth_hdr eh;
-    struct ust_ipv4_hdr ih;
-    const uint8_t *p;
-    size_t len;
-    assert_true(tn_sent_ipv4(&env, 0, &eh, &ih, &p, &len));
-    assert_int_equal(ih.proto, UST_IPPROTO_UDP);
-    assert_int_equal(ih.src, TN_ADDR);
-    assert_int_equal(len, 308);
-    struct ust_udp_hdr uh;
-    assert_int_equal(ust_udp_parse(p, len, &uh), UST_UDP_HLEN);
-    assert_int_equal(uh.dport, 53);
-    assert_int_equal(uh.sport, st_port(env.stack, fd));
-    assert_int_equal(uh.len, 308);
-    assert_true(uh.csum != 0);
-    assert_true(ust_udp_csum_ok(p, len, ih.src, ih.dst));
-    assert_memory_equal(p + 8, data, 300);
+    const size_t lens[] = { 0, 1, 2, 7, 300, 301, 1472 };
+    for (unsigned i = 0; i < UST_ARRAY_SIZE(lens); i++) {
+        size_t n = lens[i];
+        uint8_t data[1472];
+        st_fill(data, n, (unsigned)n);
+        tn_clear(&env);
+        assert_int_equal(st_sendto(env.stack, fd, data, n, TN_PEER, 53), (ssize_t)n);
+        assert_int_equal(env.nframes, 1);
+        struct ust_eth_hdr eh;
+        struct ust_ipv4_hdr ih;
+        const uint8_t *p;
+        size_t len;
+        assert_true(tn_sent_ipv4(&env, 0, &eh, &ih, &p, &len));
+        assert_int_equal(ih.proto, UST_IPPROTO_UDP);
+        assert_int_equal(ih.src, TN_ADDR);
+        assert_int_equal(len, 8 + n);
+        struct ust_udp_hdr uh;
+        assert_int_equal(ust_udp_parse(p, len, &uh), UST_UDP_HLEN);
+        assert_int_equal(uh.dport, 53);
+        assert_int_equal(uh.sport, st_port(env.stack, fd));
+        assert_int_equal(uh.len, 8 + n);
+        assert_true(uh.csum != 0);      /* always computed */
+        assert_true(ust_udp_csum_ok(p, len, ih.src, ih.dst));
+        assert_memory_equal(p + 8, data, n);
+    }
     tn_teardown(&env);
 }
 
@@ -238,7 +243,7 @@ int main(void)
         cmocka_unit_test(test_length_field_checked_and_padding_trimmed),
         cmocka_unit_test(test_no_socket_answers_port_unreachable_not_for_broadcast),
         cmocka_unit_test(test_broadcast_delivered_to_wildcard_socket),
-        cmocka_unit_test(test_sent_datagram_has_valid_checksum),
+        cmocka_unit_test(test_sent_datagrams_have_valid_checksums),
         cmocka_unit_test(test_icmp_errors_reach_connected_sockets_when_hard),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
