@@ -2,12 +2,13 @@
 BUILD       ?= build
 ASAN_BUILD  ?= build-asan
 FUZZ_BUILD  ?= build-fuzz
+TSAN_BUILD  ?= build-tsan
 JOBS        ?= $(shell nproc)
 FUZZ_SECONDS ?= 60
 FUZZ_SMOKE_SECONDS ?= 5
 PREFIX      ?= /usr/local
 
-.PHONY: all deps build test test-fast test-asan test-fuzz demo fuzz install clean
+.PHONY: all deps build test test-fast test-asan test-tsan test-fuzz demo fuzz install clean soak
 
 all: build
 
@@ -23,7 +24,7 @@ build: deps
 # then a short run of every fuzzer.
 test: build
 	ctest --test-dir $(BUILD) --output-on-failure -j$(JOBS)
-	$(MAKE) --no-print-directory test-asan test-fuzz
+	$(MAKE) --no-print-directory test-asan test-tsan test-fuzz
 
 test-asan: deps
 	cmake -S . -B $(ASAN_BUILD) -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug \
@@ -31,6 +32,15 @@ test-asan: deps
 	cmake --build $(ASAN_BUILD) -j$(JOBS)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --test-dir $(ASAN_BUILD) --output-on-failure -j$(JOBS)
+
+# The IPC suite (label ipc: pipes, FIFOs, epoll, message queues) under
+# ThreadSanitizer, built with clang.
+test-tsan: deps
+	cmake -S . -B $(TSAN_BUILD) -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	      -DUSTACK_TSAN=ON -DUSTACK_TOOLS=OFF >/dev/null
+	cmake --build $(TSAN_BUILD) -j$(JOBS)
+	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+	  ctest --test-dir $(TSAN_BUILD) --output-on-failure -j$(JOBS) -L ipc
 
 test-fuzz: deps
 	cmake -S . -B $(FUZZ_BUILD) -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo \
@@ -47,8 +57,15 @@ demo: build
 fuzz:
 	$(MAKE) --no-print-directory test-fuzz FUZZ_SMOKE_SECONDS=$(FUZZ_SECONDS)
 
+# The simulated TCP transfer matrix (one-way and full duplex) with many
+# seeds per scenario (make soak TCPSIM_SEEDS=1000).
+TCPSIM_SEEDS ?= 500
+soak: build
+	USTACK_TCPSIM_SEEDS=$(TCPSIM_SEEDS) ./$(BUILD)/tests/test_tcpsim_transfer
+	USTACK_TCPSIM_SEEDS=$(TCPSIM_SEEDS) ./$(BUILD)/tests/test_tcpsim_duplex
+
 install: build
 	cmake --install $(BUILD)
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(FUZZ_BUILD)

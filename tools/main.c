@@ -1,5 +1,5 @@
 /* The ustack command: dispatches to one subcommand per file
- * (serve.c, ping.c, demo.c) and prints help. */
+ * (serve.c, get.c, ping.c, demo.c) and prints help. */
 #include <stdio.h>
 #include <string.h>
 
@@ -13,7 +13,8 @@ struct command {
 };
 
 static const struct command commands[] = {
-    { "serve", "serve UDP echo, discard or chargen on a TAP or TUN device", cmd_serve, usage_serve },
+    { "serve", "serve echo, discard, chargen (UDP, TCP) or HTTP on a TAP or TUN device", cmd_serve, usage_serve },
+    { "get", "fetch a URL over HTTP/1.1 with ustack's TCP (over TAP or TUN)", cmd_get, usage_get },
     { "ping", "send ICMP echo requests from ustack (over TAP, TUN or loopback)", cmd_ping, usage_ping },
     { "demo", "two simulated hosts: ARP, ping and UDP, explained step by step", cmd_demo, usage_demo },
 };

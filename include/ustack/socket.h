@@ -7,9 +7,9 @@
  * Supported now: AF_INET with SOCK_DGRAM (UDP, protocol 0 or IPPROTO_UDP) and
  * Linux-style ping sockets (SOCK_DGRAM, IPPROTO_ICMP: send an ICMP echo
  * request with any id, the stack sets the id to the socket's port and fills
- * the checksum; recv returns echo replies, ICMP header first). Until TCP
- * lands, SOCK_STREAM gives EPROTONOSUPPORT; SOCK_RAW and the other types
- * give ESOCKTNOSUPPORT; other families EAFNOSUPPORT. SOCK_NONBLOCK and
+ * the checksum; recv returns echo replies, ICMP header first). SOCK_STREAM
+ * (protocol 0 or IPPROTO_TCP) is TCP. SOCK_RAW and the other types give
+ * ESOCKTNOSUPPORT; other families EAFNOSUPPORT. SOCK_NONBLOCK and
  * SOCK_CLOEXEC are honoured. Sockets are descriptors: ust_read, ust_write,
  * ust_close, ust_fcntl, ust_ioctl and ust_poll (fd.h) work on them.
  *
@@ -19,7 +19,11 @@
  * cfg rmem_max/wmem_max, as Linux), SO_RCVBUFFORCE, SO_SNDBUFFORCE,
  * SO_RCVTIMEO, SO_SNDTIMEO, SO_REUSEADDR, SO_BROADCAST, SO_KEEPALIVE,
  * SO_ERROR (read and clear), SO_TYPE, SO_PROTOCOL, SO_DOMAIN,
- * SO_ACCEPTCONN; IPPROTO_IP IP_TTL, IP_TOS. Anything else: ENOPROTOOPT.
+ * SO_ACCEPTCONN; IPPROTO_IP IP_TTL, IP_TOS. TCP also: SO_LINGER, and
+ * IPPROTO_TCP TCP_NODELAY, TCP_MAXSEG, TCP_KEEPIDLE, TCP_KEEPINTVL,
+ * TCP_KEEPCNT, TCP_USER_TIMEOUT, TCP_CONGESTION ("cubic", "reno"), TCP_INFO
+ * (struct tcp_info of <netinet/tcp.h>); ioctl SIOCINQ/FIONREAD, SIOCOUTQ,
+ * SIOCOUTQNSD. Anything else: ENOPROTOOPT.
  * Ports below 1024 need no privilege. A UDP send never waits for buffer
  * space (SO_SNDBUF is stored, not enforced).
  *

@@ -57,6 +57,46 @@ struct ust_stack_config {
     uint16_t ephemeral_hi;          /* default 60999 */
     int raise_sigpipe;              /* raise SIGPIPE like the kernel; default 1 */
 
+    /* TCP (RFC 9293; Linux's sysctl names and defaults) */
+    unsigned tcp_rmem_default;      /* receive buffer, bytes; default 131072 (tcp_rmem[1]) */
+    unsigned tcp_wmem_default;      /* send buffer, bytes; default 16384 (tcp_wmem[1]); grows
+                                     * with cwnd unless SO_SNDBUF is set (Linux autotuning) */
+    unsigned tcp_wmem_max;          /* autotuning bound; default 4 MiB (tcp_wmem[2]) */
+    unsigned tcp_somaxconn;         /* listen backlog cap; default 4096 (somaxconn) */
+    int tcp_syncookies;             /* SYN cookies when the SYN queue is full; default 1 */
+    unsigned tcp_syn_retries;       /* SYN retransmissions before ETIMEDOUT; default 6 */
+    unsigned tcp_retries2;          /* data retransmissions before ETIMEDOUT; default 15 */
+    uint64_t tcp_rto_min_ns;        /* RFC 6298 lower bound; default 200 ms (Linux) */
+    uint64_t tcp_rto_max_ns;        /* default 120 s */
+    uint64_t tcp_timewait_ns;       /* TIME_WAIT (2 MSL); default 60 s (Linux) */
+    unsigned tcp_max_tw_buckets;    /* TIME_WAIT blocks kept; the oldest goes first; default 32768 */
+    uint64_t tcp_delack_ns;         /* delayed ACK timer; default 40 ms (Linux minimum) */
+    unsigned tcp_keepalive_time;    /* idle seconds before probing; default 7200 */
+    unsigned tcp_keepalive_intvl;   /* seconds between probes; default 75 */
+    unsigned tcp_keepalive_probes;  /* unanswered probes before ETIMEDOUT; default 9 */
+
+    /* Pipes and FIFOs (pipe(7)) */
+    unsigned pipe_max_size;         /* F_SETPIPE_SZ cap, bytes (pipe-max-size); default 1 MiB */
+    unsigned fifo_max;              /* named FIFOs per stack (ust_mkfifo: ENOSPC); default 1024 */
+    unsigned pipe_user_pages_soft;  /* 4 KiB pages all pipes may hold; beyond it new pipes get
+                                     * 2 pages and F_SETPIPE_SZ cannot grow (EPERM), as
+                                     * Linux's pipe-user-pages-soft; default 16384 (64 MiB) */
+
+    /* POSIX message queues (mq_overview(7), /proc/sys/fs/mqueue) */
+    unsigned mq_queues_max;         /* queues in the namespace; default 256 (ENOSPC beyond) */
+    unsigned mq_maxmsg_default;     /* mq_maxmsg when attr is NULL; default 10 */
+    unsigned mq_maxmsg_max;         /* largest mq_maxmsg; default 10 (msg_max) */
+    unsigned mq_msgsize_default;    /* mq_msgsize when attr is NULL; default 8192 */
+    unsigned mq_msgsize_max;        /* largest mq_msgsize; default 8192 (msgsize_max) */
+    size_t mq_bytes_max;            /* bytes reserved by all queues; default 819200
+                                     * (RLIMIT_MSGQUEUE; EMFILE beyond, as Linux) */
+    /* System V message queues (msgget(2), /proc/sys/kernel/msg*) */
+    unsigned msgmni;                /* queues; default 32000 (ENOSPC beyond) */
+    unsigned msgmax;                /* largest message; default 8192 */
+    unsigned msgmnb;                /* default and largest msg_qbytes; default 16384 */
+    size_t msgpool;                 /* message bytes queued in all queues; default
+                                     * 524288000 (Linux MSGPOOL; ENOMEM beyond) */
+
     /* Logging */
     enum ust_log_level log_level;   /* default UST_LOG_WARN */
     ust_log_fn log_fn;              /* default: stderr */

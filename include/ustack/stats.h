@@ -34,6 +34,15 @@ struct ust_stack;
     X(UDP, InDatagrams)    X(UDP, NoPorts)        X(UDP, InErrors)              \
     X(UDP, InCsumErrors)   X(UDP, RcvbufErrors)   X(UDP, OutDatagrams)          \
     X(UDP, SndbufErrors)                                                        \
+    /* TCP (RFC 9293), names as in /proc/net/snmp and netstat */               \
+    X(TCP, ActiveOpens)    X(TCP, PassiveOpens)   X(TCP, AttemptFails)          \
+    X(TCP, EstabResets)    X(TCP, CurrEstab)      X(TCP, InSegs)                \
+    X(TCP, OutSegs)        X(TCP, RetransSegs)    X(TCP, InErrs)                \
+    X(TCP, OutRsts)        X(TCP, InCsumErrors)   X(TCP, ListenOverflows)       \
+    X(TCP, ListenDrops)    X(TCP, TCPTimeouts)    X(TCP, TCPFastRetrans)        \
+    X(TCP, TCPChallengeACK) X(TCP, TCPOFOQueue)   X(TCP, TCPOFODrop)            \
+    X(TCP, TCPZeroWindowProbes) X(TCP, TCPAbortOnData) X(TCP, TCPAbortOnTimeout) \
+    X(TCP, SyncookiesSent) X(TCP, SyncookiesRecv) X(TCP, SyncookiesFailed)      \
     /* Memory */                                                                \
     X(MEM, FbufAllocFails)
 

@@ -51,6 +51,8 @@ void ust_file_put(struct ust_file *f)
 {
     if (--f->refcnt > 0)
         return;
+    if (f->epoll_watches)
+        ust_epoll_file_release(f);
     if (f->ops->release)
         f->ops->release(f);
     free(f);
@@ -282,14 +284,18 @@ static int do_fcntl(struct ust_stack *stack, int fd, int cmd, long arg)
     case F_DUPFD_CLOEXEC:
         return do_dupfd(stack, f, arg, FD_CLOEXEC);
     default:
-        return -EINVAL;
+        if (f->ops->fcntl)
+            return f->ops->fcntl(f, cmd, arg);
+        /* Linux: the pipe commands on anything else are EBADF. */
+        return (cmd == F_GETPIPE_SZ || cmd == F_SETPIPE_SZ) ? -EBADF : -EINVAL;
     }
 }
 
 int ust_fcntl(struct ust_stack *stack, int fd, int cmd, ...)
 {
     long arg = 0;
-    if (cmd == F_SETFD || cmd == F_SETFL || cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC) {
+    if (cmd == F_SETFD || cmd == F_SETFL || cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC ||
+        cmd == F_SETPIPE_SZ) {
         va_list ap;
         va_start(ap, cmd);
         arg = va_arg(ap, int);

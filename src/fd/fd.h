@@ -43,6 +43,9 @@ struct ust_file_ops {
     int (*ioctl)(struct ust_file *f, unsigned long request, void *arg);
     /* The last reference went: free f->priv (not f itself). */
     void (*release)(struct ust_file *f);
+    /* fcntl commands beyond the generic ones (F_GETPIPE_SZ, F_SETPIPE_SZ);
+     * -EINVAL when unknown. NULL: everything -EINVAL. */
+    int (*fcntl)(struct ust_file *f, int cmd, long arg);
 };
 
 struct ust_file {
@@ -55,7 +58,15 @@ struct ust_file {
     uint64_t rcvtimeo_ns, sndtimeo_ns;
     struct ust_waitq wq;        /* sleepers waiting for this file to change */
     void *priv;                 /* the object behind it (socket, pipe end...) */
+    /* epoll watches on this file (fd/epoll.c); removed when the last
+     * reference goes, as Linux's eventpoll_release. */
+    struct ust_epoll_watch *epoll_watches;
 };
+
+struct ust_epoll_watch;
+/* Removes every epoll watch on f (fd/epoll.c); called by ust_file_put
+ * before ops->release. */
+void ust_epoll_file_release(struct ust_file *f);
 
 int ust_fd_init(struct ust_stack *stack);
 /* Closes every descriptor. */

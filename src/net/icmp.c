@@ -14,6 +14,7 @@
 #include "net/udp.h"
 #include "netif/netif.h"
 #include "stack/stack_impl.h"
+#include "tcp/tcp.h"
 
 /* RFC 1812 4.3.2.3 / Linux: an error quotes as much of the offending
  * datagram as fits in a 576-byte reply. */
@@ -228,6 +229,9 @@ static void icmp_error_input(struct ust_stack *stack, struct ust_fbuf *fb, const
     int err = icmp_errno(h);
     if (err != 0 && (inner.proto == UST_IPPROTO_UDP || inner.proto == UST_IPPROTO_ICMP))
         ust_udp_icmp_error(stack, &inner, q + hlen, qlen - (size_t)hlen, err);
+    if (err != 0 && inner.proto == UST_IPPROTO_TCP)
+        ust_tcp_icmp_error(stack, &inner, q + hlen, qlen - (size_t)hlen, err,
+                           h->type == UST_ICMP_DEST_UNREACH && h->code == 4 ? h->rest & 0xffff : 0);
 }
 
 void ust_icmp_input(struct ust_stack *stack, struct ust_fbuf *fb, const struct ust_ipv4_hdr *ih)

@@ -13,6 +13,7 @@
 #include "net/udp.h"
 #include "netif/netif.h"
 #include "stack/stack_impl.h"
+#include "tcp/tcp.h"
 
 /* Headroom a datagram needs in front of its L4 payload: IPv4 + Ethernet. */
 #define IPV4_OUT_HEADROOM (UST_IPV4_MIN_HLEN + UST_ETH_HLEN)
@@ -104,9 +105,12 @@ static void ipv4_deliver(struct ust_stack *stack, struct ust_fbuf *fb, const str
         UST_INC(stack, IP, InDelivers);
         ust_udp_input(stack, fb, ih);
         break;
+    case UST_IPPROTO_TCP:
+        UST_INC(stack, IP, InDelivers);
+        ust_tcp_input(stack, fb, ih);
+        break;
     default:
-        /* RFC 1122 3.2.2.1: protocol unreachable. (TCP lands here until
-         * tcp/ exists.) */
+        /* RFC 1122 3.2.2.1: protocol unreachable. */
         UST_INC(stack, IP, InUnknownProtos);
         ust_icmp_send_error(stack, fb, UST_ICMP_DEST_UNREACH, UST_ICMP_PROT_UNREACH, 0);
         ust_fbuf_free(stack, fb);

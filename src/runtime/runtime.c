@@ -33,6 +33,7 @@ int ust_rt_init(struct ust_stack *stack)
     rt->wake_fd = -1;
     rt->epoll_fd = -1;
     rt->n_watched = 0;
+    rt->netifs_synced = 0;
     rt->sleepers = NULL;
     return 0;
 }
@@ -58,6 +59,10 @@ void ust_rt_lock(struct ust_stack *stack)
 
 void ust_rt_unlock(struct ust_stack *stack)
 {
+    /* A netif was added (by any caller) since the stack thread last looked:
+     * wake it so it watches the new descriptor. */
+    if (UST_UNLIKELY(stack->rt.running && stack->n_netifs != stack->rt.netifs_synced))
+        ust_rt_wake_thread(stack);
     int err = pthread_mutex_unlock(&stack->rt.lock);
     if (UST_UNLIKELY(err))
         lock_failed("unlock", err);

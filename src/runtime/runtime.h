@@ -58,6 +58,9 @@ unsigned ust_rt_sleeper_count(const struct ust_stack *stack);
 void ust_rt_refresh_now(struct ust_stack *stack);
 /* CLOCK_MONOTONIC in nanoseconds: the stack thread's clock. */
 uint64_t ust_rt_clock_ns(void);
+/* Makes the stack thread run a loop now (writes its eventfd); nothing when
+ * called on the stack thread itself or when it does not run. */
+void ust_rt_wake_thread(struct ust_stack *stack);
 /* Wakes every caller asleep in ust_rt_sleep (ust_stack_stop). */
 void ust_rt_wake_all(struct ust_stack *stack);
 

@@ -28,6 +28,7 @@ struct ust_rt_state {
      * list every loop (netifs may be added while the thread runs). */
     struct ust_rt_watch watched[UST_MAX_NETIFS];
     unsigned n_watched;
+    unsigned netifs_synced;     /* stack->n_netifs when the set was last synced */
     /* Every caller asleep in ust_rt_sleep, so ust_stack_stop can wake them. */
     struct ust_waiter *sleepers;
 };

@@ -6,8 +6,9 @@
  * rounded up, so timers never fire early; the timer wheel ticks in
  * milliseconds anyway). ust_stack_kick, called when work is queued for the
  * stack (a loopback send, an application's datagram), writes the eventfd so
- * the thread polls at once. The netif list is re-read every loop, so
- * interfaces added while the thread runs are watched from the next one. */
+ * the thread polls at once. The netif list is re-read every loop; when a
+ * netif is added while the thread sleeps, the next ust_rt_unlock sees the
+ * count change and wakes it, so the new descriptor is watched at once. */
 #include "runtime/runtime.h"
 
 #include <errno.h>
@@ -27,14 +28,19 @@
 /* Called with the lock held by whoever queued work. The stack thread never
  * needs to wake itself: ust_stack_poll_locked returns "now" when work is
  * pending, so it loops without sleeping. */
-static void rt_kick(struct ust_stack *stack, void *arg)
+void ust_rt_wake_thread(struct ust_stack *stack)
 {
     struct ust_rt_state *rt = &stack->rt;
-    if (rt->wake_fd < 0 || pthread_equal(pthread_self(), rt->thread))
+    if (!rt->running || rt->wake_fd < 0 || pthread_equal(pthread_self(), rt->thread))
         return;
     uint64_t one = 1;
     ssize_t n = write(rt->wake_fd, &one, sizeof(one));
     (void)n;    /* EAGAIN: the counter is saturated, the thread wakes anyway */
+}
+
+static void rt_kick(struct ust_stack *stack, void *arg)
+{
+    ust_rt_wake_thread(stack);
 }
 
 static int netif_poll_fd(struct ust_netif *nif)
@@ -81,6 +87,7 @@ static void sync_netif_fds(struct ust_stack *stack)
     for (unsigned j = 0; j < n; j++)
         rt->watched[j] = want[j];
     rt->n_watched = n;
+    rt->netifs_synced = stack->n_netifs;
 }
 
 /* epoll_wait timeout until `next`, rounded up to whole milliseconds. */
@@ -175,6 +182,7 @@ int ust_stack_start(struct ust_stack *stack)
     /* Already running, or driven by someone else (the simulator owns kick). */
     int err = (rt->running || stack->kick) ? -EBUSY : open_fds(rt);
     if (err == 0) {
+        rt->netifs_synced = 0;
         rt->running = true;
         rt->stopping = false;
         stack->kick = rt_kick;

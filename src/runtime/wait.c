@@ -28,9 +28,14 @@ static void waiter_signal(struct ust_waiter *w)
 
 void ust_waitq_wake_slow(struct ust_waitq *q, uint32_t events)
 {
-    for (struct ust_wait_entry *e = q->head; e; e = e->next)
-        if (e->events & events)
+    for (struct ust_wait_entry *e = q->head; e; e = e->next) {
+        if (!(e->events & events))
+            continue;
+        if (e->func)
+            e->func(e, events);
+        else
             waiter_signal(e->waiter);
+    }
 }
 
 void ust_rt_wake_all(struct ust_stack *stack)

@@ -26,6 +26,10 @@ struct ust_wait_entry {
     struct ust_waitq *q;        /* set by the caller before sleeping */
     uint32_t events;            /* POLL* bits that should wake this entry */
     struct ust_waiter *waiter;  /* set by ust_rt_sleep */
+    /* Callback entries (epoll's permanent watches): when set, a matching
+     * wake calls func instead of waking a sleeper. func must not unlink
+     * other entries of the queue being woken. Lock held. */
+    void (*func)(struct ust_wait_entry *e, uint32_t events);
 };
 
 struct ust_waitq {
@@ -38,6 +42,26 @@ struct ust_waitq {
 static inline void ust_waitq_init(struct ust_waitq *q) { q->head = NULL; }
 
 void ust_waitq_wake_slow(struct ust_waitq *q, uint32_t events);
+
+/* Links / unlinks a callback entry (e->q and e->func set) that stays on its
+ * queue across wakes, unlike ust_rt_sleep's entries. Lock held. */
+static inline void ust_waitq_add(struct ust_wait_entry *e)
+{
+    e->next = e->q->head;
+    if (e->next)
+        e->next->pprev = &e->next;
+    e->pprev = &e->q->head;
+    e->q->head = e;
+}
+
+static inline void ust_waitq_del(struct ust_wait_entry *e)
+{
+    *e->pprev = e->next;
+    if (e->next)
+        e->next->pprev = e->pprev;
+    e->next = NULL;
+    e->pprev = NULL;
+}
 
 /* Wakes the entries whose interest intersects `events` (POLLIN, POLLOUT,
  * POLLERR... or UST_WAKE_ALL). Lock held. */

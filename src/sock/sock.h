@@ -40,6 +40,13 @@ struct ust_proto_ops {
     uint32_t (*poll)(struct ust_socket *so);
     /* Protocol ioctls (FIONREAD...); -ENOTTY when unknown. */
     int (*ioctl)(struct ust_socket *so, unsigned long request, void *arg);
+    /* Stream sockets (NULL for datagram ones: EOPNOTSUPP). listen(2). */
+    int (*listen)(struct ust_socket *so, int backlog);
+    /* Waits (unless nonblocking or dontwait) for a connection and makes
+     * newso (a fresh socket whose file exists) that connection; the peer's
+     * address goes to *peer. */
+    int (*accept)(struct ust_socket *so, struct ust_socket *newso, struct sockaddr_in *peer);
+    int (*shutdown)(struct ust_socket *so, int how);
     /* Frees the protocol object (the descriptor's last reference went). */
     void (*release)(struct ust_socket *so);
 };
@@ -57,6 +64,22 @@ int ust_sock_lookup(struct ust_stack *stack, int fd, struct ust_socket **out);
 
 /* dgram.c: makes so a UDP (IPPROTO_UDP) or ping (IPPROTO_ICMP) socket. */
 int ust_dgram_create(struct ust_stack *stack, struct ust_socket *so, int protocol);
+
+/* stream.c: makes so a TCP socket. */
+int ust_stream_create(struct ust_stack *stack, struct ust_socket *so);
+/* IPPROTO_TCP options and TCP_INFO. */
+int ust_stream_setsockopt(struct ust_socket *so, int optname, const void *optval,
+                          socklen_t optlen);
+int ust_stream_getsockopt(struct ust_socket *so, int optname, void *optval, socklen_t *optlen);
+/* SO_LINGER for stream sockets. */
+int ust_stream_set_linger(struct ust_socket *so, const void *optval, socklen_t optlen);
+int ust_stream_get_linger(struct ust_socket *so, void *optval, socklen_t *optlen);
+bool ust_stream_listening(const struct ust_socket *so);
+/* SO_KEEPALIVE changed: start or stop the keepalive timer. */
+void ust_stream_keepalive_changed(struct ust_socket *so);
+
+/* socket.c: a new socket file (for accept). */
+int ust_sock_new_file(struct ust_stack *stack, int flags, struct ust_socket **out);
 
 /* sockopt.c */
 int ust_sock_setsockopt(struct ust_socket *so, int level, int optname, const void *optval,

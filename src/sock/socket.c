@@ -86,6 +86,22 @@ void ust_sockaddr_out(const struct sockaddr_in *sin, struct sockaddr *addr, sock
 
 /* ---- socket ----------------------------------------------------------- */
 
+int ust_sock_new_file(struct ust_stack *stack, int flags, struct ust_socket **out)
+{
+    struct ust_socket *so = calloc(1, sizeof(*so));
+    if (!so)
+        return -ENOMEM;
+    int status = O_RDWR | ((flags & SOCK_NONBLOCK) ? O_NONBLOCK : 0);
+    struct ust_file *f = ust_file_new(stack, &sock_file_ops, so, status);
+    if (!f) {
+        free(so);
+        return -ENOMEM;
+    }
+    so->file = f;
+    *out = so;
+    return 0;
+}
+
 /* Linux __sock_create + inet_create: which protocol a (type, protocol)
  * pair names, or the errno. */
 static int pick_protocol(int domain, int type, int protocol)
@@ -104,7 +120,8 @@ static int pick_protocol(int domain, int type, int protocol)
             return IPPROTO_ICMP;
         return -EPROTONOSUPPORT;
     case SOCK_STREAM:
-        /* TCP is not there yet. */
+        if (protocol == 0 || protocol == IPPROTO_TCP)
+            return IPPROTO_TCP;
         return -EPROTONOSUPPORT;
     default:
         /* SOCK_RAW, SOCK_SEQPACKET...: no such socket type here. */
@@ -122,17 +139,15 @@ static int do_socket(struct ust_stack *stack, int domain, int type, int protocol
     if (proto < 0)
         return proto;
 
-    struct ust_socket *so = calloc(1, sizeof(*so));
-    if (!so)
-        return -ENOMEM;
-    int status = O_RDWR | ((flags & SOCK_NONBLOCK) ? O_NONBLOCK : 0);
-    struct ust_file *f = ust_file_new(stack, &sock_file_ops, so, status);
-    if (!f) {
-        free(so);
-        return -ENOMEM;
-    }
-    so->file = f;
-    int err = ust_dgram_create(stack, so, proto);
+    struct ust_socket *so;
+    int err = ust_sock_new_file(stack, flags, &so);
+    if (err)
+        return err;
+    struct ust_file *f = so->file;
+    if (proto == IPPROTO_TCP)
+        err = ust_stream_create(stack, so);
+    else
+        err = ust_dgram_create(stack, so, proto);
     if (err == 0) {
         int fd = ust_fd_install(stack, f, (flags & SOCK_CLOEXEC) ? FD_CLOEXEC : 0);
         if (fd >= 0)
@@ -197,6 +212,95 @@ int ust_connect(struct ust_stack *stack, int fd, const struct sockaddr *addr, so
 {
     ust_rt_enter(stack);
     int r = do_connect(stack, fd, addr, addrlen);
+    ust_rt_exit(stack);
+    return (int)ust_fd_ret(r);
+}
+
+/* ---- listen / accept / shutdown (stream sockets) ----------------------- */
+
+static int do_listen(struct ust_stack *stack, int fd, int backlog)
+{
+    struct ust_socket *so;
+    int err = ust_sock_lookup(stack, fd, &so);
+    if (err)
+        return err;
+    if (!so->ops->listen)
+        return -EOPNOTSUPP;
+    return so->ops->listen(so, backlog);
+}
+
+int ust_listen(struct ust_stack *stack, int fd, int backlog)
+{
+    ust_rt_enter(stack);
+    int r = do_listen(stack, fd, backlog);
+    ust_rt_exit(stack);
+    return (int)ust_fd_ret(r);
+}
+
+static int do_accept(struct ust_stack *stack, int fd, struct sockaddr *addr, socklen_t *len,
+                     int flags)
+{
+    struct ust_socket *so;
+    int err = ust_sock_lookup(stack, fd, &so);
+    if (err)
+        return err;
+    if (flags & ~(SOCK_CLOEXEC | SOCK_NONBLOCK))
+        return -EINVAL;
+    if (!so->ops->accept)
+        return -EOPNOTSUPP;
+    if (addr && !len)
+        return -EFAULT;
+    if (addr && (int)*len < 0)
+        return -EINVAL;
+    struct ust_socket *nso;
+    if ((err = ust_sock_new_file(stack, flags, &nso)) != 0)
+        return err;
+    struct sockaddr_in peer;
+    err = so->ops->accept(so, nso, &peer);
+    if (err == 0) {
+        int nfd = ust_fd_install(stack, nso->file, (flags & SOCK_CLOEXEC) ? FD_CLOEXEC : 0);
+        if (nfd >= 0) {
+            if (addr)
+                ust_sockaddr_out(&peer, addr, len);
+            return nfd;
+        }
+        err = nfd;
+    }
+    ust_file_put(nso->file);    /* releases the socket (and a taken connection) */
+    return err;
+}
+
+int ust_accept4(struct ust_stack *stack, int fd, struct sockaddr *addr, socklen_t *addrlen,
+                int flags)
+{
+    ust_rt_enter(stack);
+    int r = do_accept(stack, fd, addr, addrlen, flags);
+    ust_rt_exit(stack);
+    return (int)ust_fd_ret(r);
+}
+
+int ust_accept(struct ust_stack *stack, int fd, struct sockaddr *addr, socklen_t *addrlen)
+{
+    return ust_accept4(stack, fd, addr, addrlen, 0);
+}
+
+static int do_shutdown(struct ust_stack *stack, int fd, int how)
+{
+    struct ust_socket *so;
+    int err = ust_sock_lookup(stack, fd, &so);
+    if (err)
+        return err;
+    if (how < SHUT_RD || how > SHUT_RDWR)
+        return -EINVAL;
+    if (!so->ops->shutdown)
+        return -ENOTCONN;
+    return so->ops->shutdown(so, how);
+}
+
+int ust_shutdown(struct ust_stack *stack, int fd, int how)
+{
+    ust_rt_enter(stack);
+    int r = do_shutdown(stack, fd, how);
     ust_rt_exit(stack);
     return (int)ust_fd_ret(r);
 }

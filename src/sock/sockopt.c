@@ -96,6 +96,10 @@ static int sol_socket_set(struct ust_socket *so, int optname, const void *optval
     if (is_sndtimeo(optname))
         return timeout_set(&so->file->sndtimeo_ns, optval, optlen);
     switch (optname) {
+    case SO_LINGER:
+        if (sk->protocol != IPPROTO_TCP)
+            return -ENOPROTOOPT;
+        return ust_stream_set_linger(so, optval, optlen);
     case SO_REUSEADDR:
         sk->reuseaddr = val != 0;
         return 0;
@@ -104,6 +108,8 @@ static int sol_socket_set(struct ust_socket *so, int optname, const void *optval
         return 0;
     case SO_KEEPALIVE:
         sk->keepalive = val != 0;
+        if (sk->protocol == IPPROTO_TCP)
+            ust_stream_keepalive_changed(so);
         return 0;
     case SO_RCVBUF:
         sk->rcvbuf = buf_size(val, cfg->rmem_max, UST_SOCK_MIN_RCVBUF);
@@ -161,6 +167,10 @@ int ust_sock_setsockopt(struct ust_socket *so, int level, int optname, const voi
         return sol_socket_set(so, optname, optval, optlen);
     case IPPROTO_IP:
         return ip_set(so, optname, optval, optlen);
+    case IPPROTO_TCP:
+        if (so->sk->protocol != IPPROTO_TCP)
+            return -ENOPROTOOPT;
+        return ust_stream_setsockopt(so, optname, optval, optlen);
     default:
         return -ENOPROTOOPT;
     }
@@ -200,7 +210,11 @@ static int sol_socket_get(struct ust_socket *so, int optname, void *optval, sock
     case SO_DOMAIN:
         return int_out(optval, optlen, AF_INET);
     case SO_ACCEPTCONN:
-        return int_out(optval, optlen, 0);
+        return int_out(optval, optlen, sk->protocol == IPPROTO_TCP && ust_stream_listening(so));
+    case SO_LINGER:
+        if (sk->protocol != IPPROTO_TCP)
+            return -ENOPROTOOPT;
+        return ust_stream_get_linger(so, optval, optlen);
     case SO_ERROR:
         return int_out(optval, optlen, ust_sk_take_err(sk));
     case SO_REUSEADDR:
@@ -243,6 +257,10 @@ int ust_sock_getsockopt(struct ust_socket *so, int level, int optname, void *opt
         return sol_socket_get(so, optname, optval, optlen);
     case IPPROTO_IP:
         return ip_get(so, optname, optval, optlen);
+    case IPPROTO_TCP:
+        if (so->sk->protocol != IPPROTO_TCP)
+            return -ENOPROTOOPT;
+        return ust_stream_getsockopt(so, optname, optval, optlen);
     default:
         return -ENOPROTOOPT;
     }

@@ -40,6 +40,34 @@ void ust_stack_config_init(struct ust_stack_config *cfg)
     cfg->ephemeral_lo = 32768;
     cfg->ephemeral_hi = 60999;
     cfg->raise_sigpipe = 1;
+    cfg->tcp_rmem_default = 131072;
+    cfg->tcp_wmem_default = 16384;
+    cfg->tcp_wmem_max = 4u << 20;
+    cfg->tcp_somaxconn = 4096;
+    cfg->tcp_syncookies = 1;
+    cfg->tcp_syn_retries = 6;
+    cfg->tcp_retries2 = 15;
+    cfg->tcp_rto_min_ns = 200 * UST_NSEC_PER_MSEC;
+    cfg->tcp_rto_max_ns = 120 * UST_NSEC_PER_SEC;
+    cfg->tcp_timewait_ns = 60 * UST_NSEC_PER_SEC;
+    cfg->tcp_max_tw_buckets = 32768;
+    cfg->tcp_delack_ns = 40 * UST_NSEC_PER_MSEC;
+    cfg->tcp_keepalive_time = 7200;
+    cfg->tcp_keepalive_intvl = 75;
+    cfg->tcp_keepalive_probes = 9;
+    cfg->pipe_max_size = 1u << 20;
+    cfg->fifo_max = 1024;
+    cfg->pipe_user_pages_soft = 16384;
+    cfg->mq_queues_max = 256;
+    cfg->mq_maxmsg_default = 10;
+    cfg->mq_maxmsg_max = 10;
+    cfg->mq_msgsize_default = 8192;
+    cfg->mq_msgsize_max = 8192;
+    cfg->mq_bytes_max = 819200;
+    cfg->msgmni = 32000;
+    cfg->msgmax = 8192;
+    cfg->msgmnb = 16384;
+    cfg->msgpool = 524288000;
     cfg->log_level = UST_LOG_WARN;
 }
 
@@ -120,6 +148,7 @@ void ust_stack_free(struct ust_stack *s)
     if (ust_rt_can_block(s))
         ust_stack_stop(s);
     ust_rt_lock(s);
+    ust_tcp_stop(s);         /* closing descriptors now sends nothing */
     ust_fd_fini(s);          /* closes every descriptor: sockets leave their tables */
     ust_ipc_fini(s);         /* named FIFOs and queues nobody holds */
     ust_tcp_fini(s);         /* connections left in TIME_WAIT or orphaned */
@@ -176,8 +205,17 @@ uint64_t ust_stat_get(const struct ust_stack *s, enum ust_stat which)
     return s->stats[which];
 }
 
+/* Group names as Linux's /proc/net/snmp spells them ("Ip.InReceives"). */
+#define UST_STAT_GROUP_ETH "Eth"
+#define UST_STAT_GROUP_ARP "Arp"
+#define UST_STAT_GROUP_IP "Ip"
+#define UST_STAT_GROUP_ICMP "Icmp"
+#define UST_STAT_GROUP_UDP "Udp"
+#define UST_STAT_GROUP_TCP "Tcp"
+#define UST_STAT_GROUP_MEM "Mem"
+
 static const char *const stat_names[UST_STAT__COUNT] = {
-#define UST_STAT_NAME_(grp, name) #grp "." #name,
+#define UST_STAT_NAME_(grp, name) UST_STAT_GROUP_##grp "." #name,
     UST_STATS(UST_STAT_NAME_)
 #undef UST_STAT_NAME_
 };

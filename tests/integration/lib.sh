@@ -210,14 +210,17 @@ ust_check_echo_service() {
 }
 
 # ust_check_ustack_ping COUNT ARGS...: `ustack ping -c COUNT -i 0.2 ARGS` run
-# in the namespace gets COUNT replies and exits 0.
+# in the namespace gets COUNT replies and exits 0. On failure it shows the
+# whole output and ustack's capture of the exchange.
 ust_check_ustack_ping() {
-    local count=$1 out rc=0
+    local count=$1 out rc=0 cap="$UST_TMP/ustack-ping.pcap"
     shift
     ust_log "ustack ping -c $count $*"
-    out=$(nsx timeout 30 "$USTACK" ping -c "$count" -i 0.2 "$@" 2>&1) || rc=$?
+    out=$(nsx timeout 30 "$USTACK" ping --pcap "$cap" -c "$count" -i 0.2 "$@" 2>&1) || rc=$?
+    if [ "$rc" -ne 0 ] || ! grep -q "^$count packets transmitted, $count received, 0% packet loss" <<<"$out"; then
+        echo "$out"
+        [ -s "$cap" ] && ust_tshark -r "$cap"
+        ust_fail "ustack ping $*: status $rc, expected $count replies"
+    fi
     echo "$out" | tail -n 2
-    [ "$rc" -eq 0 ] || ust_fail "ustack ping $* exited with status $rc"
-    grep -q "^$count packets transmitted, $count received, 0% packet loss" <<<"$out" ||
-        ust_fail "ustack ping $*: expected $count replies"
 }

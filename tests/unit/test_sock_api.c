@@ -23,7 +23,7 @@ static void test_socket_argument_errors(void **state)
     st_fails(ust_socket(s, AF_UNIX, SOCK_DGRAM, 0), EAFNOSUPPORT);
     st_fails(ust_socket(s, AF_INET, SOCK_DGRAM, IPPROTO_TCP), EPROTONOSUPPORT);
     st_fails(ust_socket(s, AF_INET, SOCK_DGRAM, IPPROTO_UDPLITE), EPROTONOSUPPORT);
-    st_fails(ust_socket(s, AF_INET, SOCK_STREAM, 0), EPROTONOSUPPORT);   /* no TCP yet */
+    st_fails(ust_socket(s, AF_INET, SOCK_STREAM, IPPROTO_UDP), EPROTONOSUPPORT);
     st_fails(ust_socket(s, AF_INET, SOCK_SEQPACKET, 0), ESOCKTNOSUPPORT);
     st_fails(ust_socket(s, AF_INET, SOCK_RAW, IPPROTO_ICMP), ESOCKTNOSUPPORT);
     st_fails(ust_socket(s, AF_INET, 12, 0), EINVAL);                     /* >= SOCK_MAX */

@@ -1,0 +1,432 @@
+/* Stream sockets: the socket operations of TCP on top of tcp/ (the user
+ * calls in tcp_user.c). Here the caller's struct sockaddr_in is checked and
+ * converted, blocking calls wait through ust_file_wait_io (connect for the
+ * handshake, accept for a connection, send for buffer space until every byte
+ * is copied, recv for data), SIGPIPE is raised as Linux does, and the
+ * IPPROTO_TCP options live. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <linux/sockios.h>
+#include <netinet/tcp.h>
+
+#include "fd/fd.h"
+#include "sock/sock.h"
+#include "stack/stack_impl.h"
+#include "tcp/tcp.h"
+
+static struct ust_tcb *tcb_of(const struct ust_socket *so)
+{
+    return so->pcb;
+}
+
+static int sin_in(const struct sockaddr *addr, socklen_t len, struct sockaddr_in *sin)
+{
+    if (len < sizeof(*sin))
+        return -EINVAL;
+    memcpy(sin, addr, sizeof(*sin));
+    return 0;
+}
+
+static int stream_bind(struct ust_socket *so, const struct sockaddr *addr, socklen_t len)
+{
+    struct sockaddr_in sin;
+    int err = sin_in(addr, len, &sin);
+    if (err)
+        return err;
+    if (sin.sin_family != AF_INET &&
+        !(sin.sin_family == AF_UNSPEC && sin.sin_addr.s_addr == htonl(INADDR_ANY)))
+        return -EAFNOSUPPORT;
+    return ust_tcp_bind(tcb_of(so), ntohl(sin.sin_addr.s_addr), ntohs(sin.sin_port));
+}
+
+/* ---- connect ------------------------------------------------------------ */
+
+static bool connecting(const struct ust_tcb *tcb)
+{
+    return tcb->state == UST_TCP_SYN_SENT ||
+           (tcb->state == UST_TCP_SYN_RECEIVED && tcb->connect_pending);
+}
+
+/* The outcome of a handshake: 0, the error, or -EAGAIN while it runs. */
+static ssize_t try_connected(struct ust_file *f, void *arg)
+{
+    (void)arg;
+    struct ust_socket *so = f->priv;
+    struct ust_tcb *tcb = tcb_of(so);
+    if (connecting(tcb))
+        return -EAGAIN;
+    tcb->connect_pending = false;
+    if (tcb->sk.err)
+        return -ust_sk_take_err(&tcb->sk);
+    if (tcb->state == UST_TCP_CLOSED)
+        return -ECONNABORTED;
+    return 0;
+}
+
+static int stream_connect(struct ust_socket *so, const struct sockaddr *addr, socklen_t len)
+{
+    struct ust_tcb *tcb = tcb_of(so);
+    sa_family_t family;
+    if (len < sizeof(family))
+        return -EINVAL;
+    memcpy(&family, addr, sizeof(family));
+    if (tcb->connect_pending && !connecting(tcb)) {
+        /* A non-blocking connect finished: report how (Linux: sock_error). */
+        return (int)try_connected(so->file, NULL);
+    }
+    if (!connecting(tcb)) {
+        struct sockaddr_in sin;
+        int err = sin_in(addr, len, &sin);
+        if (err)
+            return err;
+        if (family != AF_INET)
+            return -EAFNOSUPPORT;
+        err = ust_tcp_connect(tcb, ntohl(sin.sin_addr.s_addr), ntohs(sin.sin_port));
+        if (err != -EINPROGRESS)
+            return err;
+        if (so->file->status_flags & O_NONBLOCK)
+            return -EINPROGRESS;
+    } else if (so->file->status_flags & O_NONBLOCK) {
+        return -EALREADY;
+    }
+    ssize_t r = ust_file_wait_io(so->file, POLLOUT, false, so->file->sndtimeo_ns,
+                                 try_connected, NULL);
+    return r == -EAGAIN ? -EINPROGRESS : (int)r;
+}
+
+/* ---- listen / accept ------------------------------------------------------- */
+
+static int stream_listen(struct ust_socket *so, int backlog)
+{
+    return ust_tcp_listen(tcb_of(so), backlog);
+}
+
+static const struct ust_proto_ops stream_ops;
+
+static void attach(struct ust_socket *so, struct ust_tcb *tcb)
+{
+    so->ops = &stream_ops;
+    so->pcb = tcb;
+    so->sk = &tcb->sk;
+    tcb->sk.wq = &so->file->wq;
+    tcb->orphan = false;
+}
+
+static ssize_t try_accept(struct ust_file *f, void *arg)
+{
+    struct ust_socket *so = f->priv;
+    struct ust_tcb **child = arg;
+    return ust_tcp_accept(tcb_of(so), child);
+}
+
+static int stream_accept(struct ust_socket *so, struct ust_socket *newso, struct sockaddr_in *peer)
+{
+    struct ust_tcb *child = NULL;
+    ssize_t r = ust_file_wait_io(so->file, POLLIN, false, so->file->rcvtimeo_ns, try_accept,
+                                 &child);
+    if (r < 0)
+        return (int)r;
+    attach(newso, child);
+    memset(peer, 0, sizeof(*peer));
+    peer->sin_family = AF_INET;
+    peer->sin_addr.s_addr = htonl(child->sk.raddr);
+    peer->sin_port = htons(child->sk.rport);
+    return 0;
+}
+
+static int stream_shutdown(struct ust_socket *so, int how)
+{
+    return ust_tcp_shutdown(tcb_of(so), how);
+}
+
+/* ---- send / recv ------------------------------------------------------------ */
+
+struct send_args {
+    const uint8_t *buf;
+    size_t len, done;
+    int flags;
+};
+
+/* Copies what fits; -EAGAIN until every byte is in (a blocking send waits
+ * for all of it, as Linux's tcp_sendmsg). */
+static ssize_t try_send(struct ust_file *f, void *arg)
+{
+    struct send_args *a = arg;
+    ssize_t r = ust_tcp_send(tcb_of(f->priv), a->buf + a->done, a->len - a->done, a->flags);
+    if (r > 0)
+        a->done += (size_t)r;
+    else if (r < 0 && r != -EAGAIN)
+        return a->done ? (ssize_t)a->done : r;
+    return a->done == a->len ? (ssize_t)a->done : -EAGAIN;
+}
+
+static ssize_t stream_sendmsg(struct ust_socket *so, const void *buf, size_t len, int flags,
+                              const struct sockaddr *addr, socklen_t alen)
+{
+    (void)addr;             /* Linux ignores the address of a connected stream */
+    (void)alen;
+    if (flags & MSG_OOB)
+        return -EOPNOTSUPP;
+    struct send_args a = { buf, len, 0, flags };
+    ssize_t r = ust_file_wait_io(so->file, POLLOUT | POLLWRNORM, (flags & MSG_DONTWAIT) != 0,
+                                 so->file->sndtimeo_ns, try_send, &a);
+    if (r == -EAGAIN && a.done > 0)
+        r = (ssize_t)a.done;
+    if (r == -EPIPE && !(flags & MSG_NOSIGNAL) && so->sk->stack->cfg.raise_sigpipe)
+        raise(SIGPIPE);
+    return r;
+}
+
+struct recv_args {
+    uint8_t *buf;
+    size_t len, done;
+    int flags;
+};
+
+static ssize_t try_recv(struct ust_file *f, void *arg)
+{
+    struct recv_args *a = arg;
+    ssize_t r = ust_tcp_recv(tcb_of(f->priv), a->buf + a->done, a->len - a->done, a->flags);
+    if (r > 0) {
+        a->done += (size_t)r;
+        /* MSG_WAITALL: keep going until full (not with MSG_PEEK). */
+        if ((a->flags & MSG_WAITALL) && !(a->flags & MSG_PEEK) && a->done < a->len)
+            return -EAGAIN;
+        return (ssize_t)a->done;
+    }
+    if (r == 0 || (r < 0 && r != -EAGAIN))
+        return a->done ? (ssize_t)a->done : r;
+    return -EAGAIN;
+}
+
+static ssize_t stream_recvmsg(struct ust_socket *so, void *buf, size_t len, int flags,
+                              struct sockaddr_in *from)
+{
+    if (flags & MSG_OOB)
+        return -EINVAL;         /* no urgent data is ever kept */
+    struct recv_args a = { buf, len, 0, flags };
+    ssize_t r = ust_file_wait_io(so->file, POLLIN | POLLRDNORM, (flags & MSG_DONTWAIT) != 0,
+                                 so->file->rcvtimeo_ns, try_recv, &a);
+    if (r == -EAGAIN && a.done > 0)
+        r = (ssize_t)a.done;
+    if (r >= 0 && from) {
+        struct ust_tcb *tcb = tcb_of(so);
+        memset(from, 0, sizeof(*from));
+        from->sin_family = AF_INET;
+        from->sin_addr.s_addr = htonl(tcb->sk.raddr);
+        from->sin_port = htons(tcb->sk.rport);
+    }
+    return r;
+}
+
+/* ---- poll / ioctl / release ---------------------------------------------------- */
+
+static uint32_t stream_poll(struct ust_socket *so)
+{
+    return ust_tcp_poll(tcb_of(so));
+}
+
+static int put_int(void *arg, int v)
+{
+    if (!arg)
+        return -EFAULT;
+    memcpy(arg, &v, sizeof(v));
+    return 0;
+}
+
+static int stream_ioctl(struct ust_socket *so, unsigned long request, void *arg)
+{
+    struct ust_tcb *tcb = tcb_of(so);
+    switch (request) {
+    case SIOCINQ:           /* = FIONREAD (Linux: EINVAL on a listener) */
+        if (tcb->state == UST_TCP_LISTEN)
+            return -EINVAL;
+        return put_int(arg, (int)ust_tcp_inq(tcb));
+    case SIOCOUTQ:
+        if (tcb->state == UST_TCP_LISTEN)
+            return -EINVAL;
+        return put_int(arg, (int)ust_tcp_outq(tcb));
+    case SIOCOUTQNSD: {     /* queued but not yet sent */
+        if (tcb->state == UST_TCP_LISTEN)
+            return -EINVAL;
+        uint32_t end = ust_tcp_snd_end(tcb);
+        return put_int(arg, ust_seq_gt(end, tcb->snd_nxt) ? (int)(end - tcb->snd_nxt) : 0);
+    }
+    default:
+        return -ENOTTY;
+    }
+}
+
+static void stream_release(struct ust_socket *so)
+{
+    ust_tcp_close(tcb_of(so));
+}
+
+static const struct ust_proto_ops stream_ops = {
+    .bind = stream_bind,
+    .connect = stream_connect,
+    .sendmsg = stream_sendmsg,
+    .recvmsg = stream_recvmsg,
+    .poll = stream_poll,
+    .ioctl = stream_ioctl,
+    .listen = stream_listen,
+    .accept = stream_accept,
+    .shutdown = stream_shutdown,
+    .release = stream_release,
+};
+
+int ust_stream_create(struct ust_stack *stack, struct ust_socket *so)
+{
+    struct ust_tcb *tcb = ust_tcb_new(stack, &so->file->wq);
+    if (!tcb)
+        return -ENOMEM;
+    attach(so, tcb);
+    return 0;
+}
+
+void ust_stream_keepalive_changed(struct ust_socket *so)
+{
+    ust_tcp_keepalive_update(tcb_of(so));
+}
+
+bool ust_stream_listening(const struct ust_socket *so)
+{
+    return tcb_of(so)->state == UST_TCP_LISTEN;
+}
+
+/* ---- Options ---------------------------------------------------------------- */
+
+static int get_int_opt(const void *optval, socklen_t optlen, int *v)
+{
+    if (optlen < sizeof(int))
+        return -EINVAL;
+    memcpy(v, optval, sizeof(int));
+    return 0;
+}
+
+static int copy_opt_out(void *optval, socklen_t *optlen, const void *v, size_t vlen)
+{
+    socklen_t n = *optlen < vlen ? *optlen : (socklen_t)vlen;
+    if (n && !optval)
+        return -EFAULT;
+    memcpy(optval, v, n);
+    *optlen = n;
+    return 0;
+}
+
+int ust_stream_setsockopt(struct ust_socket *so, int optname, const void *optval,
+                          socklen_t optlen)
+{
+    struct ust_tcb *tcb = tcb_of(so);
+    int v;
+    if (optname == TCP_CONGESTION) {
+        char name[16] = { 0 };
+        memcpy(name, optval, optlen < sizeof(name) - 1 ? optlen : sizeof(name) - 1);
+        const struct ust_tcp_cc_ops *cc = ust_tcp_cc_find(name);
+        if (!cc)
+            return -ENOENT;
+        if (cc != tcb->cc) {
+            tcb->cc = cc;
+            if (tcb->mss)
+                cc->init(tcb);  /* a new algorithm starts from its own state */
+        }
+        return 0;
+    }
+    int err = get_int_opt(optval, optlen, &v);
+    if (err)
+        return err;
+    switch (optname) {
+    case TCP_NODELAY:
+        tcb->nodelay = v != 0;
+        if (tcb->nodelay)
+            ust_tcp_output(tcb);
+        return 0;
+    case TCP_MAXSEG:        /* Linux: 88..65535, or 0 for the default */
+        if (v != 0 && (v < 88 || v > 65535))
+            return -EINVAL;
+        tcb->user_mss = (uint16_t)v;
+        return 0;
+    case TCP_KEEPIDLE:      /* Linux bounds: MAX_TCP_KEEPIDLE 32767 */
+    case TCP_KEEPINTVL:
+        if (v < 1 || v > 32767)
+            return -EINVAL;
+        if (optname == TCP_KEEPIDLE)
+            tcb->keepidle_s = (uint32_t)v;
+        else
+            tcb->keepintvl_s = (uint32_t)v;
+        ust_tcp_keepalive_update(tcb);
+        return 0;
+    case TCP_KEEPCNT:       /* MAX_TCP_KEEPCNT 127 */
+        if (v < 1 || v > 127)
+            return -EINVAL;
+        tcb->keepcnt = (uint32_t)v;
+        return 0;
+    case TCP_USER_TIMEOUT:
+        if (v < 0)
+            return -EINVAL;
+        tcb->user_timeout_ms = (uint32_t)v;
+        return 0;
+    default:
+        return -ENOPROTOOPT;
+    }
+}
+
+int ust_stream_getsockopt(struct ust_socket *so, int optname, void *optval, socklen_t *optlen)
+{
+    const struct ust_tcb *tcb = tcb_of(so);
+    int v;
+    switch (optname) {
+    case TCP_NODELAY:
+        v = tcb->nodelay;
+        break;
+    case TCP_MAXSEG:
+        v = tcb->state >= UST_TCP_SYN_SENT && tcb->mss ? tcb->mss : (tcb->user_mss ? tcb->user_mss : 536);
+        break;
+    case TCP_KEEPIDLE:
+        v = (int)(tcb->keepidle_s ? tcb->keepidle_s : tcb->sk.stack->cfg.tcp_keepalive_time);
+        break;
+    case TCP_KEEPINTVL:
+        v = (int)(tcb->keepintvl_s ? tcb->keepintvl_s : tcb->sk.stack->cfg.tcp_keepalive_intvl);
+        break;
+    case TCP_KEEPCNT:
+        v = (int)(tcb->keepcnt ? tcb->keepcnt : tcb->sk.stack->cfg.tcp_keepalive_probes);
+        break;
+    case TCP_USER_TIMEOUT:
+        v = (int)tcb->user_timeout_ms;
+        break;
+    case TCP_INFO: {
+        struct tcp_info ti;
+        ust_tcp_get_info(tcb, &ti);
+        return copy_opt_out(optval, optlen, &ti, sizeof(ti));
+    }
+    case TCP_CONGESTION: {
+        char name[16] = { 0 };      /* TCP_CA_NAME_MAX */
+        strncpy(name, tcb->cc->name, sizeof(name) - 1);
+        return copy_opt_out(optval, optlen, name, sizeof(name));
+    }
+    default:
+        return -ENOPROTOOPT;
+    }
+    return copy_opt_out(optval, optlen, &v, sizeof(v));
+}
+
+int ust_stream_set_linger(struct ust_socket *so, const void *optval, socklen_t optlen)
+{
+    struct linger l;
+    if (optlen < sizeof(l))
+        return -EINVAL;
+    memcpy(&l, optval, sizeof(l));
+    tcb_of(so)->linger = l.l_onoff ? (l.l_linger < 0 ? 0 : l.l_linger) : -1;
+    return 0;
+}
+
+int ust_stream_get_linger(struct ust_socket *so, void *optval, socklen_t *optlen)
+{
+    int lg = tcb_of(so)->linger;
+    struct linger l = { .l_onoff = lg >= 0, .l_linger = lg >= 0 ? lg : 0 };
+    return copy_opt_out(optval, optlen, &l, sizeof(l));
+}

@@ -1,0 +1,290 @@
+/* TCP timers: retransmission (RFC 6298) with exponential backoff and the
+ * give-up counts of Linux (tcp_syn_retries, tcp_retries2), the persist timer
+ * for zero windows (RFC 9293 3.8.6.1), delayed ACKs (RFC 9293 3.8.6.3,
+ * RFC 1122 4.2.3.2) and TIME-WAIT (2 MSL). */
+#include <errno.h>
+#include <poll.h>
+
+#include "core/stats.h"
+#include "core/util.h"
+#include "stack/stack_impl.h"
+#include "tcp/tcp.h"
+
+static struct ust_timerwheel *wheel(struct ust_tcb *tcb)
+{
+    return &tcb->sk.stack->timers;
+}
+
+static uint64_t now_of(const struct ust_tcb *tcb)
+{
+    return tcb->sk.stack->now;
+}
+
+static uint64_t rto_max(const struct ust_tcb *tcb)
+{
+    return tcb->sk.stack->cfg.tcp_rto_max_ns;
+}
+
+/* ---- Retransmission ------------------------------------------------------ */
+
+/* RFC 6298 section 2.2 / 2.3, with Linux's floor on the variance term. */
+void ust_tcp_rtt_sample(struct ust_tcb *tcb, uint32_t rtt_us)
+{
+    if (rtt_us == 0)
+        rtt_us = 1;
+
+    if (tcb->srtt_us == 0) {
+        tcb->srtt_us = rtt_us;
+        tcb->rttvar_us = rtt_us / 2;
+    } else {
+        uint32_t delta = tcb->srtt_us > rtt_us ? tcb->srtt_us - rtt_us : rtt_us - tcb->srtt_us;
+        tcb->rttvar_us = tcb->rttvar_us - tcb->rttvar_us / 4 + delta / 4;  /* beta = 1/4 */
+        tcb->srtt_us = tcb->srtt_us - tcb->srtt_us / 8 + rtt_us / 8;        /* alpha = 1/8 */
+    }
+    uint64_t var = 4ull * tcb->rttvar_us * UST_NSEC_PER_USEC;
+    uint64_t min = tcb->sk.stack->cfg.tcp_rto_min_ns;
+    uint64_t rto = (uint64_t)tcb->srtt_us * UST_NSEC_PER_USEC + (var > min ? var : min);
+    tcb->rto_ns = rto < rto_max(tcb) ? rto : rto_max(tcb);
+}
+
+static uint64_t backed_off_rto(const struct ust_tcb *tcb)
+{
+    uint64_t rto = tcb->rto_ns;
+    for (unsigned i = 0; i < tcb->backoff && rto < rto_max(tcb); i++)
+        rto *= 2;
+    return rto < rto_max(tcb) ? rto : rto_max(tcb);
+}
+
+/* RFC 6298 5.1-5.3: running while data (or SYN/FIN) is outstanding. */
+void ust_tcp_rearm_rtx(struct ust_tcb *tcb)
+{
+    if (tcb->snd_una == tcb->snd_max) {
+        if (!tcb->persist)
+            ust_timer_cancel(wheel(tcb), &tcb->rtx_timer);
+        return;
+    }
+    tcb->persist = false;
+    ust_timer_set(wheel(tcb), &tcb->rtx_timer, now_of(tcb) + backed_off_rto(tcb));
+}
+
+void ust_tcp_start_persist(struct ust_tcb *tcb)
+{
+    if (ust_timer_pending(&tcb->rtx_timer))
+        return;
+    tcb->persist = true;
+    ust_timer_set(wheel(tcb), &tcb->rtx_timer, now_of(tcb) + backed_off_rto(tcb));
+}
+
+static void give_up(struct ust_tcb *tcb)
+{
+    struct ust_stack *stack = tcb->sk.stack;
+    UST_INC(stack, TCP, TCPAbortOnTimeout);
+    if (tcb->state == UST_TCP_SYN_SENT || tcb->state == UST_TCP_SYN_RECEIVED)
+        UST_INC(stack, TCP, AttemptFails);
+    /* Linux tcp_write_err: a soft ICMP error explains the timeout best. */
+    tcb->sk.err = tcb->soft_err ? tcb->soft_err : ETIMEDOUT;
+    tcb->reset = true;
+    ust_tcp_done(tcb);
+}
+
+/* RFC 6298 5.4-5.6 and RFC 5681 (3.1 equation 4): go back to SND.UNA with a
+ * one-segment window and a doubled RTO. */
+static void retransmit_timeout(struct ust_tcb *tcb)
+{
+    struct ust_stack *stack = tcb->sk.stack;
+    bool syn = tcb->state == UST_TCP_SYN_SENT || tcb->state == UST_TCP_SYN_RECEIVED;
+    unsigned limit = syn ? stack->cfg.tcp_syn_retries : stack->cfg.tcp_retries2;
+    if (tcb->backoff == 0)
+        tcb->rtx_since = stack->now;
+    /* TCP_USER_TIMEOUT replaces the count with a time bound. */
+    bool expired = tcb->user_timeout_ms
+                       ? stack->now - tcb->rtx_since >= tcb->user_timeout_ms * UST_NSEC_PER_MSEC
+                       : tcb->backoff >= limit;
+    if (expired) {
+        give_up(tcb);
+        return;
+    }
+    UST_INC(stack, TCP, TCPTimeouts);
+    tcb->backoff++;
+    tcb->retransmits++;
+    tcb->rtt_timing = false;                    /* Karn */
+    if (syn) {
+        ust_tcp_send_syn(tcb);
+        ust_tcp_rearm_rtx(tcb);
+        return;
+    }
+    if (tcb->snd_una == tcb->snd_max)
+        return;
+    tcb->ssthresh = tcb->cc->ssthresh(tcb);
+    tcb->cwnd = tcb->mss;
+    tcb->in_recovery = false;
+    tcb->dupacks = 0;
+    tcb->recover = tcb->snd_max;
+    tcb->snd_nxt = tcb->snd_una;
+    tcb->high_rxt = tcb->snd_una;
+    ust_tcp_sack_reset(tcb);            /* RFC 6675 5.1: start over */
+    ust_tcp_output(tcb);
+    ust_tcp_rearm_rtx(tcb);
+}
+
+/* RFC 9293 3.8.6.1: probe a zero window; backoff like the RTO. Linux probes
+ * with an old sequence number and no data, which the peer must ACK with its
+ * current window. */
+static void persist_timeout(struct ust_tcb *tcb)
+{
+    tcb->persist = false;
+    if (ust_ring_used(&tcb->snd) == 0 || tcb->snd_wnd > 0 || tcb->snd_una != tcb->snd_max)
+        return;
+    /* Linux tcp_probe_timer: give up after tcp_retries2 unanswered probes,
+     * or an orphan after tcp_orphan_retries (8) backoffs. */
+    if (tcb->probes_out >= tcb->sk.stack->cfg.tcp_retries2 || (tcb->orphan && tcb->backoff >= 8)) {
+        give_up(tcb);
+        return;
+    }
+    UST_INC(tcb->sk.stack, TCP, TCPZeroWindowProbes);
+    tcb->probes_out++;
+    if (tcb->backoff < 15)
+        tcb->backoff++;
+    ust_tcp_retransmit_one(tcb, tcb->snd_una - 1);
+    ust_tcp_start_persist(tcb);
+}
+
+static void rtx_fired(void *ctx, struct ust_timer *t)
+{
+    (void)ctx;
+    struct ust_tcb *tcb = ust_container_of(t, struct ust_tcb, rtx_timer);
+    if (tcb->persist)
+        persist_timeout(tcb);
+    else
+        retransmit_timeout(tcb);
+}
+
+/* ---- Delayed ACK --------------------------------------------------------- */
+
+void ust_tcp_schedule_ack(struct ust_tcb *tcb, uint32_t len, bool now)
+{
+    /* RFC 9293 3.8.6.3: at least every second full-sized segment, "full"
+     * meaning the largest the peer sends (Linux's rcv_mss estimate). */
+    if (len > tcb->rcv_mss_est)
+        tcb->rcv_mss_est = (uint16_t)(len < tcb->rcv_mss ? len : tcb->rcv_mss);
+    tcb->bytes_unacked += len;
+    if (now || tcb->bytes_unacked >= 2u * tcb->rcv_mss_est) {
+        tcb->ack_now = true;
+        return;
+    }
+    if (!ust_timer_pending(&tcb->delack_timer))
+        ust_timer_set(wheel(tcb), &tcb->delack_timer,
+                      now_of(tcb) + tcb->sk.stack->cfg.tcp_delack_ns);
+}
+
+void ust_tcp_ack_sent(struct ust_tcb *tcb)
+{
+    tcb->ack_now = false;
+    tcb->bytes_unacked = 0;
+    ust_timer_cancel(wheel(tcb), &tcb->delack_timer);
+}
+
+static void delack_fired(void *ctx, struct ust_timer *t)
+{
+    (void)ctx;
+    struct ust_tcb *tcb = ust_container_of(t, struct ust_tcb, delack_timer);
+    ust_tcp_send_ack(tcb);
+}
+
+/* ---- TIME-WAIT and orphan FIN-WAIT-2 -------------------------------------- */
+
+void ust_tcp_enter_time_wait(struct ust_tcb *tcb)
+{
+    struct ust_stack *stack = tcb->sk.stack;
+    ust_tcp_set_state(tcb, UST_TCP_TIME_WAIT);
+    /* Bounded: under pressure the oldest TIME-WAIT block goes early. */
+    while (stack->tcp.tw_count > stack->cfg.tcp_max_tw_buckets &&
+           stack->tcp.tw_oldest != tcb)
+        ust_tcp_done(stack->tcp.tw_oldest);
+    ust_timer_cancel(wheel(tcb), &tcb->rtx_timer);
+    ust_timer_cancel(wheel(tcb), &tcb->delack_timer);
+    ust_timer_set(wheel(tcb), &tcb->tw_timer, now_of(tcb) + tcb->sk.stack->cfg.tcp_timewait_ns);
+    ust_tcp_wake(tcb, POLLIN | POLLOUT | POLLHUP);
+}
+
+static void tw_fired(void *ctx, struct ust_timer *t)
+{
+    (void)ctx;
+    struct ust_tcb *tcb = ust_container_of(t, struct ust_tcb, tw_timer);
+    /* TIME-WAIT over, or an orphan stuck in FIN-WAIT-2 (tcp_fin_timeout). */
+    if (tcb->state == UST_TCP_TIME_WAIT || tcb->state == UST_TCP_FIN_WAIT_2)
+        ust_tcp_done(tcb);
+}
+
+/* ---- Keepalive (RFC 1122 4.2.3.6) ------------------------------------------ */
+
+static bool ka_applies(const struct ust_tcb *tcb)
+{
+    return tcb->sk.keepalive &&
+           (tcb->state == UST_TCP_ESTABLISHED || tcb->state == UST_TCP_CLOSE_WAIT ||
+            tcb->state == UST_TCP_FIN_WAIT_1 || tcb->state == UST_TCP_FIN_WAIT_2);
+}
+
+static uint64_t ka_idle_ns(const struct ust_tcb *tcb)
+{
+    uint32_t s = tcb->keepidle_s ? tcb->keepidle_s : tcb->sk.stack->cfg.tcp_keepalive_time;
+    return (uint64_t)s * UST_NSEC_PER_SEC;
+}
+
+void ust_tcp_keepalive_update(struct ust_tcb *tcb)
+{
+    if (!ka_applies(tcb)) {
+        ust_timer_cancel(wheel(tcb), &tcb->ka_timer);
+        return;
+    }
+    tcb->ka_probes = 0;
+    ust_timer_set(wheel(tcb), &tcb->ka_timer, tcb->last_rcv + ka_idle_ns(tcb));
+}
+
+/* Idle for TCP_KEEPIDLE: probe with an old sequence number (the peer must
+ * ACK it) every TCP_KEEPINTVL; TCP_KEEPCNT unanswered probes: ETIMEDOUT.
+ * Not while data is outstanding: the retransmission timer watches then. */
+static void ka_fired(void *ctx, struct ust_timer *t)
+{
+    (void)ctx;
+    struct ust_tcb *tcb = ust_container_of(t, struct ust_tcb, ka_timer);
+    struct ust_stack *stack = tcb->sk.stack;
+    if (!ka_applies(tcb))
+        return;
+    uint64_t intvl = (uint64_t)(tcb->keepintvl_s ? tcb->keepintvl_s
+                                                 : stack->cfg.tcp_keepalive_intvl) * UST_NSEC_PER_SEC;
+    unsigned cnt = tcb->keepcnt ? tcb->keepcnt : stack->cfg.tcp_keepalive_probes;
+    if (tcb->snd_una != tcb->snd_max || ust_ring_used(&tcb->snd) > 0) {
+        ust_timer_set(wheel(tcb), &tcb->ka_timer, now_of(tcb) + ka_idle_ns(tcb));
+        return;
+    }
+    uint64_t idle = now_of(tcb) - tcb->last_rcv;
+    if (idle < ka_idle_ns(tcb) && tcb->ka_probes == 0) {
+        ust_timer_set(wheel(tcb), &tcb->ka_timer, tcb->last_rcv + ka_idle_ns(tcb));
+        return;
+    }
+    if (tcb->ka_probes >= cnt) {
+        give_up(tcb);
+        return;
+    }
+    tcb->ka_probes++;
+    ust_tcp_retransmit_one(tcb, tcb->snd_una - 1);
+    ust_timer_set(wheel(tcb), &tcb->ka_timer, now_of(tcb) + intvl);
+}
+
+void ust_tcp_timers_init(struct ust_tcb *tcb)
+{
+    ust_timer_init(&tcb->ka_timer, ka_fired);
+    ust_timer_init(&tcb->rtx_timer, rtx_fired);
+    ust_timer_init(&tcb->delack_timer, delack_fired);
+    ust_timer_init(&tcb->tw_timer, tw_fired);
+}
+
+void ust_tcp_timers_cancel(struct ust_tcb *tcb)
+{
+    ust_timer_cancel(wheel(tcb), &tcb->rtx_timer);
+    ust_timer_cancel(wheel(tcb), &tcb->delack_timer);
+    ust_timer_cancel(wheel(tcb), &tcb->tw_timer);
+    ust_timer_cancel(wheel(tcb), &tcb->ka_timer);
+    tcb->persist = false;
+}
