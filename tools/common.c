@@ -4,6 +4,10 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,6 +107,29 @@ bool netif_opts_check(const struct netif_opts *o, bool require_dev)
     return true;
 }
 
+/* Attaching to a TAP or TUN turns its carrier on, but Linux starts the
+ * device's transmit queue a little later, asynchronously (linkwatch): until
+ * then the kernel silently drops what it sends to us, such as the reply to
+ * our first ping. Linux reports IFF_RUNNING once that is done, so wait for it
+ * (bounded; an interface that is administratively down never gets there). */
+static void wait_kernel_link_running(const char *ifname)
+{
+    int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (s < 0)
+        return;
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof(ifr));
+    snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+    for (int i = 0; i < 300; i++) {           /* at most 3 s */
+        if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0 || !(ifr.ifr_flags & IFF_UP) ||
+            (ifr.ifr_flags & IFF_RUNNING))
+            break;
+        struct timespec ten_ms = { 0, 10 * 1000 * 1000 };
+        nanosleep(&ten_ms, NULL);
+    }
+    close(s);
+}
+
 struct ust_netif *netif_setup(struct ust_stack *stack, const struct netif_opts *o)
 {
     struct ust_netif *nif;
@@ -117,6 +144,8 @@ struct ust_netif *netif_setup(struct ust_stack *stack, const struct netif_opts *
                 o->tap ? o->tap : o->tun, strerror(errno));
         return NULL;
     }
+    if (o->tap || o->tun)
+        wait_kernel_link_running(o->tap ? o->tap : o->tun);
     /* Capture first, so the announcement of the address is in the file. */
     if (o->pcap && ust_netif_capture_start(nif, o->pcap) < 0) {
         fprintf(stderr, "ustack: cannot capture %s to %s: %s\n", ust_netif_name(nif), o->pcap,

@@ -74,6 +74,8 @@ static int stream_connect(struct ust_socket *so, const struct sockaddr *addr, so
     if (len < sizeof(family))
         return -EINVAL;
     memcpy(&family, addr, sizeof(family));
+    if (family == AF_UNSPEC)
+        return ust_tcp_disconnect(tcb);
     if (tcb->connect_pending && !connecting(tcb)) {
         /* A non-blocking connect finished: report how (Linux: sock_error). */
         return (int)try_connected(so->file, NULL);

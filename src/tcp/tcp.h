@@ -323,6 +323,9 @@ ssize_t ust_tcp_send(struct ust_tcb *tcb, const void *buf, size_t len, int flags
 /* Copies out of the receive ring: bytes, 0 at EOF, -EAGAIN, -ENOTCONN... */
 ssize_t ust_tcp_recv(struct ust_tcb *tcb, void *buf, size_t len, int flags);
 int ust_tcp_shutdown(struct ust_tcb *tcb, int how);
+/* connect(AF_UNSPEC), Linux tcp_disconnect: abort (RST if synchronized) and
+ * return to a fresh CLOSED socket that may connect or listen again. */
+int ust_tcp_disconnect(struct ust_tcb *tcb);
 /* The descriptor went: FIN handshake in the background, or RST when data
  * was unread or SO_LINGER 0 asks for it. */
 void ust_tcp_close(struct ust_tcb *tcb);

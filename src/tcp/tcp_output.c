@@ -249,7 +249,12 @@ static bool output_one(struct ust_tcb *tcb)
      * the network (RFC 6675 pipe during SACK recovery). */
     uint32_t rwnd_room = tcb->snd_wnd > in_flight ? tcb->snd_wnd - in_flight : 0;
     uint32_t pipe = sack_recovery(tcb) ? ust_tcp_sack_pipe(tcb) : in_flight;
-    uint32_t cwnd_room = tcb->cwnd > pipe ? tcb->cwnd - pipe : 0;
+    /* RFC 3042 limited transmit: the first two duplicate ACKs each let
+     * one new segment go beyond cwnd. */
+    uint32_t cwnd = tcb->cwnd;
+    if (!tcb->in_recovery && tcb->dupacks > 0 && tcb->dupacks < 3)
+        cwnd += tcb->dupacks * tcb->mss;
+    uint32_t cwnd_room = cwnd > pipe ? cwnd - pipe : 0;
     uint32_t usable = rwnd_room < cwnd_room ? rwnd_room : cwnd_room;
     uint32_t len = min3(unsent, tcb->mss, usable);
     bool fin = fin_unsent && len == unsent;

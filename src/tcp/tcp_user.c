@@ -150,10 +150,9 @@ ssize_t ust_tcp_send(struct ust_tcb *tcb, const void *buf, size_t len, int flags
     case UST_TCP_SYN_SENT:
     case UST_TCP_SYN_RECEIVED:
         return -EAGAIN;         /* sk_stream_wait_connect */
-    case UST_TCP_CLOSED:
-    case UST_TCP_LISTEN:
-        return tcb->done ? -EPIPE : -ENOTCONN;
     default:
+        /* Linux sk_stream_wait_connect: EPIPE when not connected (even a
+         * socket that never was; BSD would say ENOTCONN). */
         return -EPIPE;
     }
     if (len == 0)
@@ -306,6 +305,24 @@ int ust_tcp_shutdown(struct ust_tcb *tcb, int how)
     return 0;
 }
 
+int ust_tcp_disconnect(struct ust_tcb *tcb)
+{
+    if (tcb->state == UST_TCP_LISTEN)
+        stop_listening(tcb);
+    if (tcb->state != UST_TCP_CLOSED)
+        abort_conn(tcb);
+    ust_ring_discard(&tcb->rcv, ust_ring_used(&tcb->rcv));
+    ust_ring_discard(&tcb->snd, ust_ring_used(&tcb->snd));
+    ust_fbq_purge(tcb->sk.stack, &tcb->ooo);
+    tcb->ooo_bytes = 0;
+    tcb->done = tcb->reset = tcb->fin_rcvd = tcb->shut_wr = tcb->shut_rd = false;
+    tcb->connect_pending = false;
+    tcb->sk.raddr = 0;
+    tcb->sk.rport = 0;
+    ust_tcp_sack_reset(tcb);
+    return 0;
+}
+
 void ust_tcp_close(struct ust_tcb *tcb)
 {
     struct ust_stack *stack = tcb->sk.stack;
@@ -419,6 +436,19 @@ void ust_tcp_get_info(const struct ust_tcb *tcb, struct tcp_info *ti)
     ti->tcpi_rcv_mss = tcb->rcv_mss;
     ti->tcpi_unacked = (tcb->snd_max - tcb->snd_una + mss - 1) / mss;
     ti->tcpi_sacked = tcb->sacked_bytes / mss;
+    ti->tcpi_probes = (uint8_t)(tcb->probes_out + tcb->ka_probes);
+    if (tcb->in_recovery && tcb->sack_ok) {
+        uint32_t s, e, from = tcb->snd_una, lost = 0;
+        while (ust_tcp_sack_next_hole(tcb, from, &s, &e)) {
+            lost += e - s;
+            from = e;
+        }
+        ti->tcpi_lost = lost / mss;
+    }
+    ti->tcpi_retrans = ust_seq_gt(tcb->high_rxt, tcb->snd_una) && tcb->in_recovery
+                           ? (tcb->high_rxt - tcb->snd_una) / mss : 0;
+    uint64_t now = tcb->sk.stack->now;
+    ti->tcpi_last_data_recv = (uint32_t)((now - tcb->last_rcv) / UST_NSEC_PER_MSEC);
     ti->tcpi_pmtu = tcb->rcv_mss + 40u;
     ti->tcpi_rtt = tcb->srtt_us;
     ti->tcpi_rttvar = tcb->rttvar_us;

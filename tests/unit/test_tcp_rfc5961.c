@@ -239,6 +239,31 @@ static void icmp_frag_needed_lowers_mss_and_soft_error_explains_timeout(void **s
     ust_sim_free(n.sim);
 }
 
+/* connect(AF_UNSPEC) aborts with a RST; the socket can connect again. */
+static void connect_af_unspec_aborts_and_allows_reconnect(void **state)
+{
+    (void)state;
+    struct tnet n;
+    uint64_t seed = sim_test_seed(45);
+    tnet_setup(&n, seed, NULL);
+    int lfd = tlisten(&n, 80, 4), afd;
+    int bfd = tconnect_pair(&n, lfd, 80, &afd);
+    struct sockaddr unspec = { .sa_family = AF_UNSPEC };
+    SIM_ASSERT_EQ(seed, ust_connect(n.a, afd, &unspec, sizeof(unspec)), 0);
+    SIM_ASSERT_EQ(seed, tstate(n.a, afd), UST_TCP_CLOSED);
+    tnet_run(&n, 50 * TMS);
+    char c;
+    SIM_ASSERT_EQ(seed, ust_recv(n.b, bfd, &c, 1, 0), -1);
+    SIM_ASSERT_EQ(seed, errno, ECONNRESET);
+    struct sockaddr_in sb = tsin("10.0.0.2", 80);
+    SIM_ASSERT_EQ(seed, ust_connect(n.a, afd, (struct sockaddr *)&sb, sizeof(sb)), -1);
+    SIM_ASSERT_EQ(seed, errno, EINPROGRESS);
+    tnet_run(&n, 50 * TMS);
+    SIM_ASSERT_EQ(seed, tstate(n.a, afd), UST_TCP_ESTABLISHED);
+    SIM_ASSERT(seed, ust_accept(n.b, lfd, NULL, NULL) >= 0);
+    ust_sim_free(n.sim);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -246,6 +271,7 @@ int main(void)
         cmocka_unit_test(rst_in_every_synchronized_state),
         cmocka_unit_test(rst_in_syn_received_drops_the_child),
         cmocka_unit_test(icmp_frag_needed_lowers_mss_and_soft_error_explains_timeout),
+        cmocka_unit_test(connect_af_unspec_aborts_and_allows_reconnect),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
