@@ -4,7 +4,7 @@
 set -euo pipefail
 
 pkgs=(cmake make gcc clang libclang-rt-14-dev pkg-config libcmocka-dev
-      iproute2 iputils-ping socat tshark libxml2-utils python3)
+      iproute2 iputils-ping socat tshark curl python3)
 
 missing=()
 for p in "${pkgs[@]}"; do

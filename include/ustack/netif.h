@@ -12,6 +12,8 @@ extern "C" {
 
 struct ust_stack;
 struct ust_netif;
+struct ust_link_params;
+struct ust_link_stats;
 
 /* Flags for ust_tap_open / ust_tun_open. */
 #define UST_TAP_ATTACH_ONLY 0x1  /* fail with ENODEV unless the device exists (persistent) */
@@ -47,6 +49,29 @@ int ust_route_add(struct ust_stack *stack, struct in_addr dst, int prefix_len,
  * clock. One capture per netif; ust_netif_capture_stop closes it. */
 int ust_netif_capture_start(struct ust_netif *nif, const char *path);
 int ust_netif_capture_stop(struct ust_netif *nif);
+
+/* Impairments on one direction of a netif, like Linux's netem, for any
+ * driver (TAP, TUN, sim; loopback only on transmit): dir UST_IMPAIR_RX
+ * (frames arriving from the driver) or UST_IMPAIR_TX (frames the stack
+ * sends). The model is the simulator's links' (see ust_sim_link_new in
+ * ustack/sim.h): a full queue drops (queue_limit frames held, 0 = 1000),
+ * serialisation at rate_bps, then loss, corruption, delay + jitter (or no
+ * delay when reordered) and duplication. mtu is ignored. p NULL or all zero
+ * turns the direction off (frames still held are dropped). The dice come
+ * from the stack's PRNG, so a stack seed replays the same fates. Delayed
+ * frames are released by a timer on the stack's clock. A capture
+ * (ust_netif_capture_start) records what the stack itself sees: received
+ * frames after the receive impairment, sent frames before the transmit one.
+ * -1 and errno EINVAL (bad dir), EOPNOTSUPP (receive side of loopback),
+ * ENOMEM. */
+#define UST_IMPAIR_RX 0
+#define UST_IMPAIR_TX 1
+int ust_netif_set_impairment(struct ust_netif *nif, int dir, const struct ust_link_params *p);
+/* Counters of a direction's impairment (ust_link_stats of ustack/sim.h:
+ * sent = frames offered, delivered = frames passed on, duplicates included;
+ * rx_nobufs = no buffer for a duplicate; down_drops = released while the
+ * netif was down). All zero if never set. */
+int ust_netif_impairment_stats(struct ust_netif *nif, int dir, struct ust_link_stats *out);
 
 #ifdef __cplusplus
 }

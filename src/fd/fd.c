@@ -202,6 +202,8 @@ static ssize_t do_read(struct ust_stack *stack, int fd, void *buf, size_t len)
     if (len == 0)       /* Linux: a zero-length read returns 0 at once */
         return 0;
     struct rw_args a = { buf, len < UST_MAX_RW_COUNT ? len : UST_MAX_RW_COUNT };
+    if (f->ops->rw_waits)
+        return try_read(f, &a);
     return ust_file_wait_io(f, POLLIN | POLLRDNORM, false, f->rcvtimeo_ns, try_read, &a);
 }
 
@@ -213,6 +215,8 @@ static ssize_t do_write(struct ust_stack *stack, int fd, const void *buf, size_t
     if (!f->ops->write)
         return -EINVAL;
     struct rw_args a = { (void *)buf, len < UST_MAX_RW_COUNT ? len : UST_MAX_RW_COUNT };
+    if (f->ops->rw_waits)
+        return try_write(f, &a);
     return ust_file_wait_io(f, POLLOUT | POLLWRNORM, false, f->sndtimeo_ns, try_write, &a);
 }
 

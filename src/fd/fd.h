@@ -46,6 +46,10 @@ struct ust_file_ops {
     /* fcntl commands beyond the generic ones (F_GETPIPE_SZ, F_SETPIPE_SZ);
      * -EINVAL when unknown. NULL: everything -EINVAL. */
     int (*fcntl)(struct ust_file *f, int cmd, long arg);
+    /* read/write wait by themselves (with the file's O_NONBLOCK and
+     * timeouts, as sockets' recvmsg/sendmsg do): ust_read/ust_write call
+     * them once instead of through ust_file_wait_io. */
+    bool rw_waits;
 };
 
 struct ust_file {

@@ -67,6 +67,7 @@ void ust_netif_destroy_all(struct ust_stack *stack)
         if (nif->capture)
             ust_pcap_close(nif->capture);
         nif->capture = NULL;
+        ust_impair_destroy(nif);     /* frees held frames before the driver goes */
         if (nif->ops->destroy)
             nif->ops->destroy(nif);
         ust_fbq_purge(stack, &nif->rxq);
@@ -78,6 +79,17 @@ void ust_netif_destroy_all(struct ust_stack *stack)
 }
 
 void ust_netif_receive(struct ust_netif *nif, struct ust_fbuf *fb)
+{
+    if (ust_impair_active(nif->impair[UST_IMPAIR_RX])) {
+        ust_impair_receive(nif->impair[UST_IMPAIR_RX], fb);
+        return;
+    }
+    ust_netif_deliver(nif, fb);
+}
+
+/* Capture sits at the stack's edge: after the receive impairment here,
+ * before the transmit impairment in ust_netif_output. */
+void ust_netif_deliver(struct ust_netif *nif, struct ust_fbuf *fb)
 {
     struct ust_stack *stack = nif->stack;
     fb->netif = nif;
@@ -97,7 +109,11 @@ int ust_netif_output(struct ust_netif *nif, struct ust_fbuf *fb)
     }
     if (nif->capture)
         ust_pcap_record(nif->capture, fb, stack->now);
-    int err = nif->ops->transmit(nif, fb);
+    int err;
+    if (ust_impair_active(nif->impair[UST_IMPAIR_TX]))
+        err = ust_impair_transmit(nif->impair[UST_IMPAIR_TX], fb);
+    else
+        err = nif->ops->transmit(nif, fb);
     if (err < 0)
         UST_INC(stack, ETH, OutDrops);
     else

@@ -9,6 +9,7 @@
 
 #include "core/fbuf.h"
 #include <ustack/netif.h>
+#include <ustack/sim.h>
 
 enum ust_netif_kind {
     UST_NETIF_LOOPBACK,     /* IPv4 packets, no link header, no ARP */
@@ -18,6 +19,7 @@ enum ust_netif_kind {
 
 struct ust_netif;
 struct ust_pcap;
+struct ust_impair;
 
 struct ust_netif_ops {
     const char *kind_name;
@@ -51,6 +53,7 @@ struct ust_netif {
     uint8_t prefix_len;
     struct ust_fbq rxq;             /* frames received but not yet processed (loopback) */
     struct ust_pcap *capture;       /* non-NULL while capturing */
+    struct ust_impair *impair[2];   /* UST_IMPAIR_RX/TX (impair.c); NULL until first set */
     void *priv;                     /* driver state */
 };
 
@@ -73,7 +76,12 @@ void ust_netif_input(struct ust_netif *nif, struct ust_fbuf *fb);
  * fb->tstamp, then calls ust_netif_input. Lock held; takes ownership. (The
  * loopback does not use it: its frames were captured once on output.) */
 void ust_netif_receive(struct ust_netif *nif, struct ust_fbuf *fb);
-/* Stack -> driver: captures (if on) then calls ops->transmit. Counts
+/* The receive path after the receive impairment (impair.c calls it when it
+ * releases a frame; ust_netif_receive when there is none): stamps fb->netif
+ * and fb->tstamp, records the frame if capturing, then ust_netif_input. */
+void ust_netif_deliver(struct ust_netif *nif, struct ust_fbuf *fb);
+/* Stack -> driver: captures (if on) then calls ops->transmit (through the
+ * transmit impairment when one is set). Counts
  * ETH.OutFrames, or ETH.OutDrops when the driver refuses the frame or the
  * netif is down (-ENETDOWN). */
 int ust_netif_output(struct ust_netif *nif, struct ust_fbuf *fb);
@@ -84,6 +92,17 @@ void ust_netif_process_rxq(struct ust_netif *nif);
 /* The internals of ust_netif_set_ipv4 (lock held, host order): sets the
  * address and tells net/ (ust_net_addr_added). -EINVAL for prefix_len > 32. */
 int ust_netif_set_addr(struct ust_netif *nif, uint32_t addr, unsigned prefix_len);
+
+/* Impairments (netif/impair.c). ust_netif_impair_set is
+ * ust_netif_set_impairment with the lock held, returning 0 or -errno. The
+ * others are for netif.c: whether a direction is impaired, its entry points
+ * (both take ownership of fb; transmit returns 0 or -ENOBUFS when the queue
+ * is full), and freeing both directions' state and held frames. */
+int ust_netif_impair_set(struct ust_netif *nif, int dir, const struct ust_link_params *p);
+bool ust_impair_active(const struct ust_impair *im);
+void ust_impair_receive(struct ust_impair *im, struct ust_fbuf *fb);
+int ust_impair_transmit(struct ust_impair *im, struct ust_fbuf *fb);
+void ust_impair_destroy(struct ust_netif *nif);
 
 /* pcap capture (netif/pcap.c): records one frame with timestamp now_ns.
  * Classic pcap has no direction field, so inbound and outbound frames are

@@ -25,6 +25,7 @@
 
 #include "core/rand.h"
 #include "core/util.h"
+#include "netif/impair_model.h"
 #include "netif/netif.h"
 #include "runtime/runtime.h"
 #include "stack/stack_impl.h"
@@ -97,11 +98,6 @@ struct ust_sim {
     void *hook_arg;
 };
 
-static uint64_t sat_add(uint64_t a, uint64_t b)
-{
-    return a > UINT64_MAX - b ? UINT64_MAX : a + b;
-}
-
 /* ---- Event heap: min-heap on (time, seq) ------------------------------- */
 
 static bool frame_before(const struct sim_frame *x, const struct sim_frame *y)
@@ -154,13 +150,6 @@ static struct sim_frame *heap_pop(struct ust_sim *sim)
 
 /* ---- Link parameters and the serialisation queue ----------------------- */
 
-static double clamp_prob(double p)
-{
-    if (!(p > 0.0))             /* also NaN */
-        return 0.0;
-    return p > 1.0 ? 1.0 : p;
-}
-
 static struct ust_link_params normalise(const struct ust_link_params *in)
 {
     struct ust_link_params p;
@@ -173,10 +162,7 @@ static struct ust_link_params normalise(const struct ust_link_params *in)
         p.mtu = UST_FBUF_MAX - UST_ETH_HLEN;
     if (p.queue_limit == 0)
         p.queue_limit = SIM_DEFAULT_QUEUE_LIMIT;
-    p.loss = clamp_prob(p.loss);
-    p.duplicate = clamp_prob(p.duplicate);
-    p.corrupt = clamp_prob(p.corrupt);
-    p.reorder = clamp_prob(p.reorder);
+    ust_impair_clamp_params(&p);
     return p;
 }
 
@@ -216,20 +202,6 @@ static void txq_push(struct sim_dir *d, uint64_t end)
     d->txq_count++;
 }
 
-/* Time to put len bytes on the wire at rate bit/s, rounded up. */
-static uint64_t serialisation_ns(uint32_t len, uint64_t rate_bps)
-{
-    if (rate_bps == 0)
-        return 0;
-    uint64_t bits_ns = (uint64_t)len * 8u * UST_NSEC_PER_SEC;
-    return (bits_ns + rate_bps - 1) / rate_bps;
-}
-
-static bool chance(struct ust_rng *rng, double p)
-{
-    return p > 0.0 && ust_rng_double(rng) < p;
-}
-
 /* ---- Transmit: the sim netif's driver ---------------------------------- */
 
 static struct sim_frame *frame_new(const uint8_t *data, uint32_t len)
@@ -255,11 +227,12 @@ static int schedule(struct ust_sim *sim, struct sim_dir *d, struct sim_frame *f,
 }
 
 /* Everything after the frame left the serialiser: loss, corruption,
- * delay/jitter/reordering and duplication, in that order. */
+ * delay/jitter/reordering and duplication, in that order (impair_model.c
+ * draws the dice). */
 static int impair_and_schedule(struct sim_dir *d, struct ust_fbuf *fb, uint64_t tx_end)
 {
     struct ust_sim *sim = d->link->sim;
-    if (chance(&d->rng, d->p.loss)) {
+    if (ust_impair_roll_loss(&d->rng, &d->p)) {
         d->st.lost++;
         return 0;
     }
@@ -268,26 +241,22 @@ static int impair_and_schedule(struct sim_dir *d, struct ust_fbuf *fb, uint64_t 
         d->st.queue_drops++;
         return -ENOBUFS;
     }
-    if (chance(&d->rng, d->p.corrupt)) {
-        uint64_t bit = ust_rng_below(&d->rng, (uint64_t)f->len * 8u);
-        f->data[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+    struct ust_impair_fate fate;
+    ust_impair_roll_fate(&d->rng, &d->p, f->len, tx_end, &fate);
+    if (fate.corrupt) {
+        ust_impair_flip_bit(f->data, fate.corrupt_bit);
         d->st.corrupted++;
     }
-    uint64_t jitter = d->p.jitter_ns ? ust_rng_below(&d->rng, sat_add(d->p.jitter_ns, 1)) : 0;
-    uint64_t t = sat_add(sat_add(tx_end, d->p.delay_ns), jitter);
-    if (chance(&d->rng, d->p.reorder)) {
-        t = tx_end;             /* skips the queue of frames in propagation */
+    if (fate.reordered)
         d->st.reordered++;
-    }
-    bool dup = chance(&d->rng, d->p.duplicate);
-    if (schedule(sim, d, f, t) != 0) {
+    if (schedule(sim, d, f, fate.arrival) != 0) {
         free(f);
         d->st.queue_drops++;
         return -ENOBUFS;
     }
-    if (dup && d->in_flight < SIM_MAX_IN_FLIGHT) {
+    if (fate.duplicate && d->in_flight < SIM_MAX_IN_FLIGHT) {
         struct sim_frame *copy = frame_new(f->data, f->len);
-        if (copy && schedule(sim, d, copy, t) == 0)
+        if (copy && schedule(sim, d, copy, fate.arrival) == 0)
             d->st.duplicated++;
         else
             free(copy);
@@ -314,7 +283,7 @@ static int sim_transmit(struct ust_netif *nif, struct ust_fbuf *fb)
             d->st.queue_drops++;
             err = -ENOBUFS;
         } else {
-            uint64_t ser = serialisation_ns(fb->len, d->p.rate_bps);
+            uint64_t ser = ust_impair_serialisation_ns(fb->len, d->p.rate_bps);
             uint64_t end = UST_MAX(now, d->busy_until) + ser;
             if (ser > 0) {
                 d->busy_until = end;
@@ -761,7 +730,7 @@ static bool quiet(const struct ust_sim *sim)
 
 uint64_t ust_sim_run_until_quiet(struct ust_sim *sim, uint64_t max_ns)
 {
-    uint64_t end = sat_add(sim->now, max_ns);
+    uint64_t end = ust_impair_sat_add(sim->now, max_ns);
     uint64_t events = 0;
     poll_all(sim);
     while (!quiet(sim)) {

@@ -25,16 +25,20 @@
 
 /* ---- Sockets as files ------------------------------------------------- */
 
+/* read/write are recv/send with no flags (Linux sock_read_iter and
+ * sock_write_iter): the protocol waits as the file's O_NONBLOCK and
+ * SO_RCVTIMEO/SO_SNDTIMEO say, so a blocking write on a stream socket
+ * copies every byte (rw_waits below). */
 static ssize_t sock_file_read(struct ust_file *f, void *buf, size_t len)
 {
     struct ust_socket *so = f->priv;
-    return so->ops->recvmsg(so, buf, len, MSG_DONTWAIT, NULL);
+    return so->ops->recvmsg(so, buf, len, 0, NULL);
 }
 
 static ssize_t sock_file_write(struct ust_file *f, const void *buf, size_t len)
 {
     struct ust_socket *so = f->priv;
-    return so->ops->sendmsg(so, buf, len, MSG_DONTWAIT, NULL, 0);
+    return so->ops->sendmsg(so, buf, len, 0, NULL, 0);
 }
 
 static uint32_t sock_file_poll(struct ust_file *f)
@@ -64,6 +68,7 @@ static const struct ust_file_ops sock_file_ops = {
     .poll = sock_file_poll,
     .ioctl = sock_file_ioctl,
     .release = sock_file_release,
+    .rw_waits = true,
 };
 
 int ust_sock_lookup(struct ust_stack *stack, int fd, struct ust_socket **out)
@@ -348,9 +353,13 @@ static ssize_t do_recvfrom(struct ust_stack *stack, int fd, void *buf, size_t le
         return -EINVAL;
     if (!buf && len)
         return -EFAULT;
-    struct sockaddr_in from;
+    struct sockaddr_in from = { .sin_family = AF_UNSPEC };
     ssize_t r = so->ops->recvmsg(so, buf, len, flags, src ? &from : NULL);
-    if (r >= 0 && src)
+    /* A connected stream names no source: Linux leaves the buffer alone
+     * and sets *srclen to 0 (tcp_recvmsg fills no msg_name). */
+    if (r >= 0 && src && from.sin_family == AF_UNSPEC)
+        *srclen = 0;
+    else if (r >= 0 && src)
         ust_sockaddr_out(&from, src, srclen);
     return r;
 }

@@ -13,7 +13,9 @@
 #include <linux/sockios.h>
 #include <netinet/tcp.h>
 
+#include "core/util.h"
 #include "fd/fd.h"
+#include "runtime/runtime.h"
 #include "sock/sock.h"
 #include "stack/stack_impl.h"
 #include "tcp/tcp.h"
@@ -215,13 +217,7 @@ static ssize_t stream_recvmsg(struct ust_socket *so, void *buf, size_t len, int 
                                  so->file->rcvtimeo_ns, try_recv, &a);
     if (r == -EAGAIN && a.done > 0)
         r = (ssize_t)a.done;
-    if (r >= 0 && from) {
-        struct ust_tcb *tcb = tcb_of(so);
-        memset(from, 0, sizeof(*from));
-        from->sin_family = AF_INET;
-        from->sin_addr.s_addr = htonl(tcb->sk.raddr);
-        from->sin_port = htons(tcb->sk.rport);
-    }
+    (void)from;     /* Linux tcp_recvmsg names no source: *from stays AF_UNSPEC */
     return r;
 }
 
@@ -263,8 +259,42 @@ static int stream_ioctl(struct ust_socket *so, unsigned long request, void *arg)
     }
 }
 
+/* Linux sk_stream_closing: our FIN is sent or queued and not yet acked. */
+static bool fin_unacked(enum ust_tcp_conn_state st)
+{
+    return st == UST_TCP_FIN_WAIT_1 || st == UST_TCP_CLOSING || st == UST_TCP_LAST_ACK;
+}
+
+/* SO_LINGER with a nonzero timeout (socket(7), Linux tcp_close ->
+ * sk_stream_wait_close): close queues the FIN, then waits until it is
+ * acknowledged (all data with it) or the timeout passes; either way the
+ * connection then goes on as an orphan like any closed one. As in Linux
+ * O_NONBLOCK does not matter; without a stack thread (ust_stack_poll, the
+ * simulator) nothing can wait, so close returns at once. Unread data and a
+ * zero timeout abort in ust_tcp_close without waiting. */
+static void linger_wait(struct ust_socket *so)
+{
+    struct ust_tcb *tcb = tcb_of(so);
+    struct ust_stack *stack = tcb->sk.stack;
+    if (tcb->linger <= 0 || !ust_rt_can_block(stack) || stack->tcp.stopping)
+        return;
+    if (tcb->state != UST_TCP_ESTABLISHED && tcb->state != UST_TCP_CLOSE_WAIT &&
+        !fin_unacked(tcb->state))
+        return;
+    if (ust_ring_used(&tcb->rcv) > 0 || tcb->ooo.head)
+        return;
+    ust_tcp_shutdown(tcb, SHUT_WR);
+    uint64_t deadline = ust_rt_deadline(stack, (uint64_t)tcb->linger * UST_NSEC_PER_SEC);
+    struct ust_wait_entry e = { .q = &so->file->wq, .events = UST_WAKE_ALL };
+    while (fin_unacked(tcb->state) && ust_rt_can_block(stack)) {
+        if (ust_rt_sleep(stack, &e, 1, deadline) == -ETIMEDOUT)
+            break;
+    }
+}
+
 static void stream_release(struct ust_socket *so)
 {
+    linger_wait(so);
     ust_tcp_close(tcb_of(so));
 }
 
