@@ -11,9 +11,12 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 volatile sig_atomic_t tool_stop;
+/* The netif --impair was applied to, for stats_print (one per process). */
+static struct ust_netif *impaired_nif;
 
 bool parse_uint(const char *s, unsigned long min, unsigned long max, unsigned long *out)
 {
@@ -85,6 +88,137 @@ void bad_value(const char *cmd, const struct option *opts, int val, const char *
     fprintf(stderr, "ustack %s: bad value for -%c: '%s'\n\n", cmd, val, arg);
 }
 
+/* ---- --impair SPEC ---------------------------------------------------- */
+
+/* A number followed by one of the units (name, multiplier); an empty unit
+ * gets def_mult. */
+struct unit {
+    const char *name;
+    double mult;
+};
+
+static bool parse_with_unit(const char *s, const struct unit *units, double def_mult, double max,
+                            double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end == s || errno || !(v >= 0.0))
+        return false;
+    double mult = def_mult;
+    if (*end) {
+        const struct unit *u = units;
+        while (u->name && strcasecmp(end, u->name) != 0)
+            u++;
+        if (!u->name)
+            return false;
+        mult = u->mult;
+    }
+    v *= mult;
+    if (v > max)
+        return false;
+    *out = v;
+    return true;
+}
+
+static const struct unit percent_units[] = { { "%", 0.01 }, { NULL, 0 } };
+static const struct unit time_units[] = {
+    { "ns", 1 }, { "us", 1e3 }, { "ms", 1e6 }, { "s", 1e9 }, { NULL, 0 },
+};
+static const struct unit rate_units[] = {
+    { "bit", 1 }, { "kbit", 1e3 }, { "mbit", 1e6 }, { "gbit", 1e9 }, { NULL, 0 },
+};
+
+/* Sets KEY=VALUE in one direction's params. */
+static bool impair_set_key(struct ust_link_params *p, const char *key, const char *val)
+{
+    double v;
+    if (!strcmp(key, "loss") || !strcmp(key, "dup") || !strcmp(key, "duplicate") ||
+        !strcmp(key, "corrupt") || !strcmp(key, "reorder")) {
+        if (!parse_with_unit(val, percent_units, 0.01, 1.0, &v))
+            return false;
+        if (!strcmp(key, "loss"))
+            p->loss = v;
+        else if (!strcmp(key, "corrupt"))
+            p->corrupt = v;
+        else if (!strcmp(key, "reorder"))
+            p->reorder = v;
+        else
+            p->duplicate = v;
+        return true;
+    }
+    if (!strcmp(key, "delay") || !strcmp(key, "jitter")) {
+        if (!parse_with_unit(val, time_units, 1e6, 3600e9, &v))
+            return false;
+        *(!strcmp(key, "delay") ? &p->delay_ns : &p->jitter_ns) = (uint64_t)v;
+        return true;
+    }
+    if (!strcmp(key, "rate")) {
+        if (!parse_with_unit(val, rate_units, 1, 1e12, &v))
+            return false;
+        p->rate_bps = (uint64_t)v;
+        return true;
+    }
+    if (!strcmp(key, "limit")) {
+        unsigned long n;
+        if (!parse_uint(val, 1, 1000000, &n))
+            return false;
+        p->queue_limit = (unsigned)n;
+        return true;
+    }
+    return false;
+}
+
+bool parse_impair(const char *spec, struct netif_opts *o)
+{
+    char buf[512];
+    if (!spec || !*spec || strlen(spec) >= sizeof(buf))
+        return false;
+    snprintf(buf, sizeof(buf), "%s", spec);
+    char *save = NULL;
+    for (char *item = strtok_r(buf, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+        bool dirs[2] = { true, true };
+        if (!strncmp(item, "rx:", 3) || !strncmp(item, "tx:", 3)) {
+            dirs[item[0] == 'r' ? UST_IMPAIR_TX : UST_IMPAIR_RX] = false;
+            item += 3;
+        }
+        char *eq = strchr(item, '=');
+        if (!eq)
+            return false;
+        *eq = '\0';
+        for (int d = 0; d < 2; d++)
+            if (dirs[d] && !impair_set_key(&o->impair[d], item, eq + 1))
+                return false;
+    }
+    o->have_impair = true;
+    return true;
+}
+
+static void impair_describe(char *buf, size_t n, const struct ust_link_params *p)
+{
+    snprintf(buf, n, "loss %g%% delay %gms jitter %gms reorder %g%% dup %g%% corrupt %g%% rate %llubit",
+             p->loss * 100, (double)p->delay_ns / 1e6, (double)p->jitter_ns / 1e6,
+             p->reorder * 100, p->duplicate * 100, p->corrupt * 100,
+             (unsigned long long)p->rate_bps);
+}
+
+static bool impair_apply(struct ust_netif *nif, const struct netif_opts *o)
+{
+    static const char *const names[2] = { "rx", "tx" };
+    for (int d = 0; d < 2; d++) {
+        if (ust_netif_set_impairment(nif, d, &o->impair[d]) < 0) {
+            fprintf(stderr, "ustack: cannot impair %s of %s: %s\n", names[d], ust_netif_name(nif),
+                    strerror(errno));
+            return false;
+        }
+        char desc[200];
+        impair_describe(desc, sizeof(desc), &o->impair[d]);
+        fprintf(stderr, "ustack: impairing %s %s: %s\n", ust_netif_name(nif), names[d], desc);
+    }
+    impaired_nif = nif;
+    return true;
+}
+
 bool netif_opts_check(const struct netif_opts *o, bool require_dev)
 {
     if (o->tap && o->tun) {
@@ -102,6 +236,10 @@ bool netif_opts_check(const struct netif_opts *o, bool require_dev)
     }
     if (!dev && (o->have_addr || o->have_gw)) {
         fprintf(stderr, "ustack: --addr and --gw need --tap or --tun\n");
+        return false;
+    }
+    if (!dev && o->have_impair) {
+        fprintf(stderr, "ustack: --impair needs --tap or --tun\n");
         return false;
     }
     return true;
@@ -152,6 +290,8 @@ struct ust_netif *netif_setup(struct ust_stack *stack, const struct netif_opts *
                 strerror(errno));
         return NULL;
     }
+    if (o->have_impair && !impair_apply(nif, o))
+        return NULL;
     char a[INET_ADDRSTRLEN];
     if (o->have_addr && ust_netif_set_ipv4(nif, o->addr, o->prefix_len) < 0) {
         fprintf(stderr, "ustack: cannot set address %s/%d on %s: %s\n", ipv4_str(o->addr, a),
@@ -205,5 +345,22 @@ void stats_print(FILE *out, const struct ust_stack *stack)
         uint64_t v = ust_stat_get(stack, (enum ust_stat)i);
         if (v)
             fprintf(out, "%-24s %llu\n", ust_stat_name((enum ust_stat)i), (unsigned long long)v);
+    }
+    impair_stats_print(out);
+}
+
+void impair_stats_print(FILE *out)
+{
+    static const char *const names[2] = { "rx", "tx" };
+    for (int d = 0; impaired_nif && d < 2; d++) {
+        struct ust_link_stats st;
+        if (ust_netif_impairment_stats(impaired_nif, d, &st) < 0)
+            continue;
+        fprintf(out, "impair %s: %llu frames, %llu passed, %llu lost, %llu reordered, "
+                "%llu duplicated, %llu corrupted, %llu queue drops\n", names[d],
+                (unsigned long long)st.sent, (unsigned long long)st.delivered,
+                (unsigned long long)st.lost, (unsigned long long)st.reordered,
+                (unsigned long long)st.duplicated, (unsigned long long)st.corrupted,
+                (unsigned long long)st.queue_drops);
     }
 }

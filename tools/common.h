@@ -51,7 +51,27 @@ struct netif_opts {
     bool have_gw;
     struct in_addr gw;
     const char *pcap;         /* capture file, or NULL */
+    bool have_impair;         /* --impair given: impair[] applies */
+    struct ust_link_params impair[2];   /* [UST_IMPAIR_RX], [UST_IMPAIR_TX] */
 };
+
+/* --impair SPEC, shared by every subcommand that opens a TAP or TUN: netem's
+ * impairments inside ustack (ust_netif_set_impairment). Add the option entry
+ * to the getopt table, call parse_impair for it, and print the help lines. */
+#define NETIF_IMPAIR_OPT 'I'
+#define NETIF_IMPAIR_OPTION { "impair", required_argument, NULL, NETIF_IMPAIR_OPT }
+#define NETIF_IMPAIR_HELP                                                                     \
+    "  --impair SPEC     impair the device inside ustack, like netem (for kernels\n"            \
+    "                    without it): comma-separated KEY=VALUE, each for both\n"              \
+    "                    directions or prefixed rx: (frames reaching ustack) or tx:\n"        \
+    "                    (frames ustack sends). Keys: loss, dup, corrupt, reorder in\n"       \
+    "                    percent ('3%%' or '3'); delay, jitter with ns|us|ms|s (default\n"    \
+    "                    ms); rate with bit|kbit|mbit|gbit; limit = frames held (1000).\n"  \
+    "                    Example: loss=3%%,delay=5ms,reorder=10%%. Reordered frames skip\n"  \
+    "                    the delay. --pcap records what ustack sees: received frames\n"   \
+    "                    after the impairment, sent frames before it. May be repeated.\n"
+/* Parses one --impair SPEC into o (adding to earlier ones); false if malformed. */
+bool parse_impair(const char *spec, struct netif_opts *o);
 
 /* Checks the combination (exactly one of tap/tun when require_dev, an
  * address with a device); prints the problem and returns false if wrong. */
@@ -72,7 +92,10 @@ void signals_block(bool block);
 /* Monotonic wall clock in ns (CLOCK_MONOTONIC). */
 uint64_t mono_ns(void);
 
-/* Prints the counters that are not zero, "Group.Name value" per line, like nstat. */
+/* Prints the counters that are not zero, "Group.Name value" per line, like nstat,
+ * then impair_stats_print. */
 void stats_print(FILE *out, const struct ust_stack *stack);
+/* The --impair counters of each direction ("impair rx: ..."), if --impair was used. */
+void impair_stats_print(FILE *out);
 
 #endif

@@ -45,7 +45,7 @@ void usage_get(FILE *out)
 {
     fprintf(out,
             "usage: ustack get URL [-o FILE] (--tap NAME | --tun NAME) --addr A.B.C.D/LEN\n"
-            "                  [--gw G] [--pcap FILE] [--timeout S] [--stats]\n\n"
+            "                  [--gw G] [--pcap FILE] [--impair SPEC] [--timeout S] [--stats]\n\n"
             "Fetches URL (http://A.B.C.D[:PORT]/PATH) over HTTP/1.1 with ustack's TCP and\n"
             "writes the body to FILE or stdout. Prints the size and throughput to stderr.\n"
             "Exits 0 for a complete 2xx answer, 1 otherwise.\n\n"
@@ -55,6 +55,7 @@ void usage_get(FILE *out)
             "  --addr A.B.C.D/LEN ustack's address and prefix length on the device\n"
             "  --gw G             default gateway\n"
             "  --pcap FILE        write every frame of the device to FILE (pcap)\n"
+            NETIF_IMPAIR_HELP
             "  --timeout S        give up after S seconds without progress (default 30)\n"
             "  --stats            print the connection's TCP_INFO and the stack's counters\n");
 }
@@ -105,7 +106,8 @@ static int parse_args(int argc, char **argv, struct get_opts *o)
         { "addr", required_argument, NULL, 'a' },  { "gw", required_argument, NULL, 'g' },
         { "output", required_argument, NULL, 'o' }, { "pcap", required_argument, NULL, 'w' },
         { "timeout", required_argument, NULL, 't' }, { "stats", no_argument, NULL, 's' },
-        { "help", no_argument, NULL, 'h' },        { NULL, 0, NULL, 0 },
+        { "help", no_argument, NULL, 'h' },        NETIF_IMPAIR_OPTION,
+        { NULL, 0, NULL, 0 },
     };
     unsigned long v;
     int c;
@@ -119,6 +121,7 @@ static int parse_args(int argc, char **argv, struct get_opts *o)
         case 'g': ok = o->nif.have_gw = parse_ipv4(optarg, &o->nif.gw); break;
         case 'o': o->output = optarg; break;
         case 'w': o->nif.pcap = optarg; break;
+        case NETIF_IMPAIR_OPT: ok = parse_impair(optarg, &o->nif); break;
         case 't': ok = parse_uint(optarg, 1, 86400, &v); o->timeout_s = (unsigned)v; break;
         case 's': o->stats = true; break;
         case 'h': usage_get(stdout); return TOOL_EXIT_OK;

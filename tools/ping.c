@@ -37,7 +37,7 @@ void usage_ping(FILE *out)
 {
     fprintf(out,
             "usage: ustack ping [--tap NAME | --tun NAME --addr A.B.C.D/LEN [--gw G]] [--pcap FILE]\n"
-            "                   [-c COUNT] [-i INTERVAL] [-s SIZE] [-W TIMEOUT] HOST\n\n"
+            "                   [--impair SPEC] [-c COUNT] [-i INTERVAL] [-s SIZE] [-W TIMEOUT] HOST\n\n"
             "Sends ICMP echo requests from a ustack ping socket and prints the replies\n"
             "and a summary like ping(8). Without --tap or --tun it uses ustack's\n"
             "loopback (HOST 127.0.0.1). Exit status 0 if any reply came back, else 1.\n\n"
@@ -46,6 +46,7 @@ void usage_ping(FILE *out)
             "  --addr A.B.C.D/LEN  ustack's address on the device\n"
             "  --gw G            default gateway\n"
             "  --pcap FILE       write every frame of the interface to FILE (pcap)\n"
+            NETIF_IMPAIR_HELP
             "  -c COUNT          stop after COUNT requests (default: until interrupted)\n"
             "  -i INTERVAL       seconds between requests (default 1)\n"
             "  -s SIZE           payload bytes (default 56)\n"
@@ -59,7 +60,7 @@ static int parse_args(int argc, char **argv, struct ping_opts *o)
         { "tap", required_argument, NULL, 'T' }, { "tun", required_argument, NULL, 'U' },
         { "addr", required_argument, NULL, 'a' }, { "gw", required_argument, NULL, 'g' },
         { "pcap", required_argument, NULL, 'w' }, { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
+        NETIF_IMPAIR_OPTION,                      { NULL, 0, NULL, 0 },
     };
     o->interval_s = 1.0;
     o->size = 56;
@@ -73,6 +74,7 @@ static int parse_args(int argc, char **argv, struct ping_opts *o)
         case 'a': ok = o->nif.have_addr = parse_ipv4_prefix(optarg, &o->nif.addr, &o->nif.prefix_len); break;
         case 'g': ok = o->nif.have_gw = parse_ipv4(optarg, &o->nif.gw); break;
         case 'w': o->nif.pcap = optarg; break;
+        case NETIF_IMPAIR_OPT: ok = parse_impair(optarg, &o->nif); break;
         case 'c': ok = parse_uint(optarg, 1, 1000000000ul, &o->count); break;
         case 'i': ok = parse_double(optarg, 0.001, 3600, &o->interval_s); break;
         case 's': ok = parse_uint(optarg, 0, PING_MAX_PAYLOAD, &o->size); break;

@@ -39,7 +39,7 @@ void usage_serve(FILE *out)
     fprintf(out,
             "usage: ustack serve (--tap NAME | --tun NAME) --addr A.B.C.D/LEN [--gw G]\n"
             "                    --service echo|discard|chargen|http [--proto tcp|udp|both]\n"
-            "                    [--port N] [--root DIR] [--pcap FILE] [--stats]\n\n"
+            "                    [--port N] [--root DIR] [--pcap FILE] [--impair SPEC] [--stats]\n\n"
             "Runs a service over UDP and/or TCP on a TAP (Ethernet, ARP) or TUN (IP only)\n"
             "device until SIGINT or SIGTERM. The stack answers ping and ARP on its own.\n"
             "SIGUSR1 prints every open TCP connection's TCP_INFO (state, rtt, rto, cwnd,\n"
@@ -57,6 +57,7 @@ void usage_serve(FILE *out)
             "  --port N          port (default: 7 echo, 9 discard, 19 chargen, 80 http)\n"
             "  --root DIR        directory served by http (default: .)\n"
             "  --pcap FILE       write every frame of the device to FILE (pcap)\n"
+            NETIF_IMPAIR_HELP
             "  --stats           on exit, print the TCP connections' TCP_INFO and the\n"
             "                    stack's counters\n");
 }
@@ -120,7 +121,8 @@ static int parse_args(int argc, char **argv, struct serve_opts *o)
         { "service", required_argument, NULL, 'S' }, { "port", required_argument, NULL, 'p' },
         { "proto", required_argument, NULL, 'P' }, { "root", required_argument, NULL, 'r' },
         { "pcap", required_argument, NULL, 'w' },  { "stats", no_argument, NULL, 's' },
-        { "help", no_argument, NULL, 'h' },        { NULL, 0, NULL, 0 },
+        { "help", no_argument, NULL, 'h' },        NETIF_IMPAIR_OPTION,
+        { NULL, 0, NULL, 0 },
     };
     unsigned long port = 0;
     int c;
@@ -136,6 +138,7 @@ static int parse_args(int argc, char **argv, struct serve_opts *o)
         case 'P': ok = parse_proto(optarg, o); break;
         case 'r': o->root = optarg; break;
         case 'w': o->nif.pcap = optarg; break;
+        case NETIF_IMPAIR_OPT: ok = parse_impair(optarg, &o->nif); break;
         case 's': o->stats = true; break;
         case 'h': usage_serve(stdout); return TOOL_EXIT_OK;
         default: usage_serve(stderr); return TOOL_EXIT_USAGE;

@@ -72,18 +72,20 @@ void ust_netif_destroy_all(struct ust_stack *stack);
  * stack lock is held. Takes ownership. Defined in net/ (the input path). */
 void ust_netif_input(struct ust_netif *nif, struct ust_fbuf *fb);
 /* Driver -> stack, for drivers that receive from outside the stack (TAP,
- * TUN, sim): records the frame if capturing, stamps fb->netif and
- * fb->tstamp, then calls ust_netif_input. Lock held; takes ownership. (The
- * loopback does not use it: its frames were captured once on output.) */
+ * TUN, sim): passes the frame through the receive impairment, if one is
+ * set (impair.c), then ust_netif_deliver: records the frame if capturing,
+ * stamps fb->netif and fb->tstamp, then calls ust_netif_input. Lock held;
+ * takes ownership. (The loopback does not use it: its frames were captured
+ * once on output.) */
 void ust_netif_receive(struct ust_netif *nif, struct ust_fbuf *fb);
 /* The receive path after the receive impairment (impair.c calls it when it
  * releases a frame; ust_netif_receive when there is none): stamps fb->netif
  * and fb->tstamp, records the frame if capturing, then ust_netif_input. */
 void ust_netif_deliver(struct ust_netif *nif, struct ust_fbuf *fb);
-/* Stack -> driver: captures (if on) then calls ops->transmit (through the
- * transmit impairment when one is set). Counts
- * ETH.OutFrames, or ETH.OutDrops when the driver refuses the frame or the
- * netif is down (-ENETDOWN). */
+/* Stack -> driver: captures (if on) then calls ops->transmit, through the
+ * transmit impairment when one is set. Counts ETH.OutFrames, or
+ * ETH.OutDrops when the driver (or a full impairment queue) refuses the
+ * frame or the netif is down (-ENETDOWN). */
 int ust_netif_output(struct ust_netif *nif, struct ust_fbuf *fb);
 /* Drains nif->rxq (frames queued by loopback) through ust_netif_input. Only
  * the frames queued on entry are processed; frames queued meanwhile kick the

@@ -75,6 +75,9 @@ int ust_stream_getsockopt(struct ust_socket *so, int optname, void *optval, sock
 int ust_stream_set_linger(struct ust_socket *so, const void *optval, socklen_t optlen);
 int ust_stream_get_linger(struct ust_socket *so, void *optval, socklen_t *optlen);
 bool ust_stream_listening(const struct ust_socket *so);
+/* SO_RCVLOWAT for stream sockets. */
+int ust_stream_set_rcvlowat(struct ust_socket *so, int val);
+int ust_stream_get_rcvlowat(const struct ust_socket *so);
 /* SO_KEEPALIVE changed: start or stop the keepalive timer. */
 void ust_stream_keepalive_changed(struct ust_socket *so);
 

@@ -100,6 +100,12 @@ static int sol_socket_set(struct ust_socket *so, int optname, const void *optval
         if (sk->protocol != IPPROTO_TCP)
             return -ENOPROTOOPT;
         return ust_stream_set_linger(so, optval, optlen);
+    case SO_RCVLOWAT:
+        if (sk->protocol != IPPROTO_TCP)
+            return -ENOPROTOOPT;    /* kept only for stream sockets */
+        return ust_stream_set_rcvlowat(so, val);
+    case SO_SNDLOWAT:       /* socket(7): not changeable on Linux */
+        return -ENOPROTOOPT;
     case SO_REUSEADDR:
         sk->reuseaddr = val != 0;
         return 0;
@@ -215,6 +221,11 @@ static int sol_socket_get(struct ust_socket *so, int optname, void *optval, sock
         if (sk->protocol != IPPROTO_TCP)
             return -ENOPROTOOPT;
         return ust_stream_get_linger(so, optval, optlen);
+    case SO_RCVLOWAT:       /* Linux's default is 1 */
+        return int_out(optval, optlen,
+                       sk->protocol == IPPROTO_TCP ? ust_stream_get_rcvlowat(so) : 1);
+    case SO_SNDLOWAT:
+        return int_out(optval, optlen, 1);
     case SO_ERROR:
         return int_out(optval, optlen, ust_sk_take_err(sk));
     case SO_REUSEADDR:

@@ -6,6 +6,7 @@
  * IPPROTO_TCP options live. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
@@ -197,8 +198,13 @@ static ssize_t try_recv(struct ust_file *f, void *arg)
     ssize_t r = ust_tcp_recv(tcb_of(f->priv), a->buf + a->done, a->len - a->done, a->flags);
     if (r > 0) {
         a->done += (size_t)r;
-        /* MSG_WAITALL: keep going until full (not with MSG_PEEK). */
-        if ((a->flags & MSG_WAITALL) && !(a->flags & MSG_PEEK) && a->done < a->len)
+        /* Linux sock_rcvlowat: keep going until the target, which is the
+         * whole length with MSG_WAITALL, else SO_RCVLOWAT (not with
+         * MSG_PEEK). What was copied is returned if the wait ends early. */
+        size_t target = ust_tcp_rcvlowat(tcb_of(f->priv));
+        if ((a->flags & MSG_WAITALL) || target > a->len)
+            target = a->len;
+        if (!(a->flags & MSG_PEEK) && a->done < target)
             return -EAGAIN;
         return (ssize_t)a->done;
     }
@@ -377,6 +383,9 @@ int ust_stream_setsockopt(struct ust_socket *so, int optname, const void *optval
         if (tcb->nodelay)
             ust_tcp_output(tcb);
         return 0;
+    case TCP_CORK:
+        ust_tcp_set_cork(tcb, v != 0);
+        return 0;
     case TCP_MAXSEG:        /* Linux: 88..65535, or 0 for the default */
         if (v != 0 && (v < 88 || v > 65535))
             return -EINVAL;
@@ -414,6 +423,9 @@ int ust_stream_getsockopt(struct ust_socket *so, int optname, void *optval, sock
     switch (optname) {
     case TCP_NODELAY:
         v = tcb->nodelay;
+        break;
+    case TCP_CORK:
+        v = tcb->cork;
         break;
     case TCP_MAXSEG:
         v = tcb->state >= UST_TCP_SYN_SENT && tcb->mss ? tcb->mss : (tcb->user_mss ? tcb->user_mss : 536);
@@ -454,6 +466,26 @@ int ust_stream_set_linger(struct ust_socket *so, const void *optval, socklen_t o
     memcpy(&l, optval, sizeof(l));
     tcb_of(so)->linger = l.l_onoff ? (l.l_linger < 0 ? 0 : l.l_linger) : -1;
     return 0;
+}
+
+/* SO_RCVLOWAT (Linux tcp_set_rcvlowat): negative means INT_MAX, 0 means
+ * 1; capped at half the receive buffer (Linux grows the buffer instead
+ * unless SO_RCVBUF fixed it). Readers re-check at once. */
+int ust_stream_set_rcvlowat(struct ust_socket *so, int val)
+{
+    struct ust_tcb *tcb = tcb_of(so);
+    uint32_t v = val < 0 ? (uint32_t)INT_MAX : (uint32_t)val;
+    uint32_t cap = tcb->sk.rcvbuf / 2;
+    if (v > cap)
+        v = cap;
+    tcb->rcvlowat = v ? v : 1;
+    ust_tcp_wake(tcb, POLLIN | POLLRDNORM);
+    return 0;
+}
+
+int ust_stream_get_rcvlowat(const struct ust_socket *so)
+{
+    return (int)tcb_of(so)->rcvlowat;
 }
 
 int ust_stream_get_linger(struct ust_socket *so, void *optval, socklen_t *optlen)

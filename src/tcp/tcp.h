@@ -172,6 +172,7 @@ struct ust_tcb {
     int soft_err;                   /* last ICMP soft error (RFC 5927) */
     struct ust_timer delack_timer;
     struct ust_timer tw_timer;      /* TIME_WAIT, keepalive */
+    struct ust_timer cork_timer;    /* TCP_CORK / MSG_MORE ceiling (200 ms, as Linux) */
     uint32_t bytes_unacked;         /* received since our last ACK */
     uint16_t rcv_mss_est;           /* largest segment seen (Linux rcv_mss) */
     uint32_t snd_sml;               /* end of the last small segment sent (Minshall) */
@@ -184,6 +185,9 @@ struct ust_tcb {
 
     /* User side. */
     bool nodelay;                   /* TCP_NODELAY */
+    bool cork;                      /* TCP_CORK: hold partial segments */
+    bool more;                      /* the last send had MSG_MORE: same, until the next */
+    bool push_now;                  /* one output round ignoring cork and Nagle */
     bool shut_wr;                   /* FIN queued after the data (shutdown/close) */
     bool shut_rd;
     bool fin_rcvd;                  /* peer's FIN consumed (EOF after the data) */
@@ -191,6 +195,7 @@ struct ust_tcb {
     bool done;                      /* reached CLOSED after a connection (both directions shut) */
     bool connect_pending;           /* non-blocking connect in progress */
     int linger;                     /* SO_LINGER: -1 off, else seconds */
+    uint32_t rcvlowat;              /* SO_RCVLOWAT: bytes (>= 1) before POLLIN/recv returns */
 
     /* Listening (LISTEN) and children. */
     struct ust_tcb *parent;         /* the listener that made this child */
@@ -310,6 +315,9 @@ void ust_tcp_enter_time_wait(struct ust_tcb *tcb);
 /* (Re)arms or stops the keepalive timer after SO_KEEPALIVE/TCP_KEEP* change
  * or the connection is established. */
 void ust_tcp_keepalive_update(struct ust_tcb *tcb);
+/* Corked data (TCP_CORK / MSG_MORE) goes out at the latest this long
+ * after it was first held (tcp(7): a 200 ms ceiling). */
+#define UST_TCP_CORK_CEILING_NS (200ull * 1000000ull)
 
 /* ---- tcp_user.c: what the socket layer calls ---------------------------- */
 
@@ -330,7 +338,13 @@ int ust_tcp_disconnect(struct ust_tcb *tcb);
  * was unread or SO_LINGER 0 asks for it. */
 void ust_tcp_close(struct ust_tcb *tcb);
 uint32_t ust_tcp_poll(struct ust_tcb *tcb);
+/* TCP_CORK (Linux tcp_sock_set_cork): clearing it sends what was held
+ * (past Nagle too when TCP_NODELAY is on). */
+void ust_tcp_set_cork(struct ust_tcb *tcb, bool on);
 size_t ust_tcp_inq(const struct ust_tcb *tcb);
+/* SO_RCVLOWAT in effect: never more than half the receive buffer, so the
+ * window cannot close before the mark is reached. */
+uint32_t ust_tcp_rcvlowat(const struct ust_tcb *tcb);
 size_t ust_tcp_outq(const struct ust_tcb *tcb);
 /* A struct tcp_info (netinet/tcp.h) for TCP_INFO. */
 struct tcp_info;

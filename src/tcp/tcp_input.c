@@ -116,6 +116,7 @@ static struct ust_tcb *make_child(struct ust_tcb *l, const struct seg *s)
     c->user_mss = l->user_mss;
     c->cc = l->cc;
     c->linger = l->linger;
+    c->rcvlowat = l->rcvlowat;
     c->keepidle_s = l->keepidle_s;
     c->keepintvl_s = l->keepintvl_s;
     c->keepcnt = l->keepcnt;

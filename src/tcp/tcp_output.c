@@ -270,11 +270,21 @@ static bool output_one(struct ust_tcb *tcb)
     /* Nagle (RFC 896) in Minshall's form, as Linux: hold a small segment
      * only while an earlier small one is unacknowledged. */
     bool resend = ust_seq_lt(tcb->snd_nxt, tcb->snd_max);
-    if (len < tcb->mss && !fin && !tcb->nodelay && !resend &&
+    /* TCP_CORK and MSG_MORE (Linux TCP_NAGLE_CORK): full segments go, a
+     * partial one waits for more data, the FIN, uncorking or the ceiling. */
+    if (len < tcb->mss && !fin && !resend && !tcb->push_now && (tcb->cork || tcb->more)) {
+        struct ust_stack *stack = tcb->sk.stack;
+        if (!ust_timer_pending(&tcb->cork_timer))
+            ust_timer_set(&stack->timers, &tcb->cork_timer, stack->now + UST_TCP_CORK_CEILING_NS);
+        return false;
+    }
+    if (len < tcb->mss && !fin && !tcb->nodelay && !resend && !tcb->push_now &&
         ust_seq_gt(tcb->snd_sml, tcb->snd_una))
         return false;
     if (len < tcb->mss)
         tcb->snd_sml = tcb->snd_nxt + len;
+    if (len == unsent)              /* nothing held any more */
+        ust_timer_cancel(&tcb->sk.stack->timers, &tcb->cork_timer);
     send_new(tcb, len, fin);
     return true;
 }

@@ -83,6 +83,7 @@ struct ust_tcb *ust_tcb_new(struct ust_stack *stack, struct ust_waitq *wq)
     tcb->sk.sndbuf = stack->cfg.tcp_wmem_default;
     tcb->state = UST_TCP_CLOSED;
     tcb->linger = -1;
+    tcb->rcvlowat = 1;
     tcb->cc = &ust_tcp_cc_cubic;           /* RFC 9438, Linux's default */
     tcb->rcv_mss_est = 536;                 /* RFC 9293 3.7.1 default */
     tcb->rto_ns = UST_NSEC_PER_SEC;         /* RFC 6298 2.1: initial RTO 1 s */

@@ -191,6 +191,16 @@ static void delack_fired(void *ctx, struct ust_timer *t)
     ust_tcp_send_ack(tcb);
 }
 
+/* The TCP_CORK / MSG_MORE ceiling passed: what was held goes now. */
+static void cork_fired(void *ctx, struct ust_timer *t)
+{
+    (void)ctx;
+    struct ust_tcb *tcb = ust_container_of(t, struct ust_tcb, cork_timer);
+    tcb->push_now = true;
+    ust_tcp_output(tcb);
+    tcb->push_now = false;
+}
+
 /* ---- TIME-WAIT and orphan FIN-WAIT-2 -------------------------------------- */
 
 void ust_tcp_enter_time_wait(struct ust_tcb *tcb)
@@ -278,6 +288,7 @@ void ust_tcp_timers_init(struct ust_tcb *tcb)
     ust_timer_init(&tcb->rtx_timer, rtx_fired);
     ust_timer_init(&tcb->delack_timer, delack_fired);
     ust_timer_init(&tcb->tw_timer, tw_fired);
+    ust_timer_init(&tcb->cork_timer, cork_fired);
 }
 
 void ust_tcp_timers_cancel(struct ust_tcb *tcb)
@@ -286,5 +297,6 @@ void ust_tcp_timers_cancel(struct ust_tcb *tcb)
     ust_timer_cancel(wheel(tcb), &tcb->delack_timer);
     ust_timer_cancel(wheel(tcb), &tcb->tw_timer);
     ust_timer_cancel(wheel(tcb), &tcb->ka_timer);
+    ust_timer_cancel(wheel(tcb), &tcb->cork_timer);
     tcb->persist = false;
 }

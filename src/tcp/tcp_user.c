@@ -140,7 +140,6 @@ static int send_error(struct ust_tcb *tcb)
 
 ssize_t ust_tcp_send(struct ust_tcb *tcb, const void *buf, size_t len, int flags)
 {
-    (void)flags;
     if (tcb->sk.err || tcb->shut_wr || tcb->reset)
         return send_error(tcb);
     switch (tcb->state) {
@@ -165,6 +164,8 @@ ssize_t ust_tcp_send(struct ust_tcb *tcb, const void *buf, size_t len, int flags
     size_t n = ust_ring_write(&tcb->snd, buf, len);
     if (n == 0)
         return ust_ring_space(&tcb->snd) ? -ENOBUFS : -EAGAIN;
+    /* MSG_MORE: hold a partial segment until a send without it. */
+    tcb->more = (flags & MSG_MORE) != 0;
     ust_tcp_output(tcb);
     return (ssize_t)n;
 }
@@ -375,7 +376,9 @@ uint32_t ust_tcp_poll(struct ust_tcb *tcb)
     if (rd_shut)
         mask |= POLLIN | POLLRDNORM | POLLRDHUP;
     if (tcb->state != UST_TCP_SYN_SENT && tcb->state != UST_TCP_SYN_RECEIVED) {
-        if (ust_ring_used(&tcb->rcv) > 0)
+        /* Linux tcp_stream_is_readable: at least SO_RCVLOWAT bytes. */
+        size_t queued = ust_ring_used(&tcb->rcv);
+        if (queued > 0 && queued >= ust_tcp_rcvlowat(tcb))
             mask |= POLLIN | POLLRDNORM;
         if (wr_shut) {
             mask |= POLLOUT | POLLWRNORM;
@@ -391,6 +394,25 @@ uint32_t ust_tcp_poll(struct ust_tcb *tcb)
     if (tcb->sk.err)
         mask |= POLLERR;
     return mask;
+}
+
+void ust_tcp_set_cork(struct ust_tcb *tcb, bool on)
+{
+    tcb->cork = on;
+    if (on)
+        return;
+    tcb->push_now = tcb->nodelay && !tcb->more;
+    ust_tcp_output(tcb);
+    tcb->push_now = false;
+}
+
+uint32_t ust_tcp_rcvlowat(const struct ust_tcb *tcb)
+{
+    uint32_t cap = tcb->sk.rcvbuf / 2;
+    if (tcb->rcv.cap && tcb->rcv.cap / 2 < cap)
+        cap = (uint32_t)(tcb->rcv.cap / 2);
+    uint32_t v = tcb->rcvlowat < cap ? tcb->rcvlowat : cap;
+    return v ? v : 1;
 }
 
 size_t ust_tcp_inq(const struct ust_tcb *tcb)

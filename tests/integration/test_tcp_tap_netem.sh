@@ -10,6 +10,11 @@
 #    blocks and Linux doing fast retransmissions, and no malformed frame.
 # Each transfer is bounded by 120 s. Skips (77) without root, TUN, netns,
 # the tools, the netem qdisc (sch_netem) in this kernel, or ustack's TCP.
+# Kernels built without CONFIG_NET_SCH_NETEM make this test skip; the
+# runnable equivalent there is test_tcp_tap_impaired.sh, which impairs the
+# same path inside ustack (`--impair loss=3%,delay=5ms,reorder=10%`,
+# netif/impair.c) and checks the same SHA-256s, SACK blocks and fast
+# retransmissions.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/tcp_lib.sh"
