@@ -23,28 +23,12 @@ static bool is_ping(const struct ust_socket *so)
     return so->sk->protocol == IPPROTO_ICMP;
 }
 
-/* The caller's sockaddr_in, copied (it may be unaligned). -EINVAL when too
- * short. */
-static int sin_in(const struct sockaddr *addr, socklen_t len, struct sockaddr_in *sin)
-{
-    if (len < sizeof(*sin))
-        return -EINVAL;
-    memcpy(sin, addr, sizeof(*sin));
-    return 0;
-}
-
 static int dgram_bind(struct ust_socket *so, const struct sockaddr *addr, socklen_t len)
 {
-    struct sockaddr_in sin;
-    int err = sin_in(addr, len, &sin);
-    if (err)
-        return err;
-    /* Linux inet_bind: AF_UNSPEC passes only with INADDR_ANY (old
-     * programs' habit). */
-    if (sin.sin_family != AF_INET &&
-        !(sin.sin_family == AF_UNSPEC && sin.sin_addr.s_addr == htonl(INADDR_ANY)))
-        return -EAFNOSUPPORT;
-    return ust_udp_bind(udp_of(so), ntohl(sin.sin_addr.s_addr), ntohs(sin.sin_port));
+    uint32_t ip;
+    uint16_t port;
+    int err = ust_sock_bind_addr(addr, len, &ip, &port);
+    return err ? err : ust_udp_bind(udp_of(so), ip, port);
 }
 
 static int dgram_connect(struct ust_socket *so, const struct sockaddr *addr, socklen_t len)
@@ -61,7 +45,7 @@ static int dgram_connect(struct ust_socket *so, const struct sockaddr *addr, soc
     if (ust_udp_autobind(udp_of(so)) != 0)
         return -EAGAIN;
     struct sockaddr_in sin;
-    int err = sin_in(addr, len, &sin);
+    int err = ust_sock_sin_in(addr, len, &sin);
     if (err)
         return err;
     if (family != AF_INET)
@@ -98,7 +82,7 @@ static ssize_t dgram_sendmsg(struct ust_socket *so, const void *buf, size_t len,
     struct ust_inet_addr dst, *pdst = NULL;
     if (addr) {
         struct sockaddr_in sin;
-        if ((err = sin_in(addr, alen, &sin)) != 0)
+        if ((err = ust_sock_sin_in(addr, alen, &sin)) != 0)
             return err;
         /* udp_sendmsg accepts AF_UNSPEC as AF_INET; ping does not. */
         if (sin.sin_family != AF_INET && (is_ping(so) || sin.sin_family != AF_UNSPEC))

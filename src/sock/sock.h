@@ -83,6 +83,13 @@ void ust_stream_keepalive_changed(struct ust_socket *so);
 
 /* socket.c: a new socket file (for accept). */
 int ust_sock_new_file(struct ust_stack *stack, int flags, struct ust_socket **out);
+/* The caller's sockaddr_in, copied (it may be unaligned). -EINVAL when too
+ * short. */
+int ust_sock_sin_in(const struct sockaddr *addr, socklen_t len, struct sockaddr_in *sin);
+/* The address of bind(2) on an Internet socket, checked as Linux's inet_bind
+ * does (length, then family: AF_UNSPEC passes only with INADDR_ANY), in host
+ * byte order. */
+int ust_sock_bind_addr(const struct sockaddr *addr, socklen_t len, uint32_t *ip, uint16_t *port);
 
 /* sockopt.c */
 int ust_sock_setsockopt(struct ust_socket *so, int level, int optname, const void *optval,

@@ -91,6 +91,28 @@ void ust_sockaddr_out(const struct sockaddr_in *sin, struct sockaddr *addr, sock
 
 /* ---- socket ----------------------------------------------------------- */
 
+int ust_sock_sin_in(const struct sockaddr *addr, socklen_t len, struct sockaddr_in *sin)
+{
+    if (len < sizeof(*sin))
+        return -EINVAL;
+    memcpy(sin, addr, sizeof(*sin));
+    return 0;
+}
+
+int ust_sock_bind_addr(const struct sockaddr *addr, socklen_t len, uint32_t *ip, uint16_t *port)
+{
+    struct sockaddr_in sin;
+    int err = ust_sock_sin_in(addr, len, &sin);
+    if (err)
+        return err;
+    if (sin.sin_family != AF_INET &&
+        !(sin.sin_family == AF_UNSPEC && sin.sin_addr.s_addr == htonl(INADDR_ANY)))
+        return -EAFNOSUPPORT;
+    *ip = ntohl(sin.sin_addr.s_addr);
+    *port = ntohs(sin.sin_port);
+    return 0;
+}
+
 int ust_sock_new_file(struct ust_stack *stack, int flags, struct ust_socket **out)
 {
     struct ust_socket *so = calloc(1, sizeof(*so));

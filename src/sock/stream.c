@@ -26,24 +26,12 @@ static struct ust_tcb *tcb_of(const struct ust_socket *so)
     return so->pcb;
 }
 
-static int sin_in(const struct sockaddr *addr, socklen_t len, struct sockaddr_in *sin)
-{
-    if (len < sizeof(*sin))
-        return -EINVAL;
-    memcpy(sin, addr, sizeof(*sin));
-    return 0;
-}
-
 static int stream_bind(struct ust_socket *so, const struct sockaddr *addr, socklen_t len)
 {
-    struct sockaddr_in sin;
-    int err = sin_in(addr, len, &sin);
-    if (err)
-        return err;
-    if (sin.sin_family != AF_INET &&
-        !(sin.sin_family == AF_UNSPEC && sin.sin_addr.s_addr == htonl(INADDR_ANY)))
-        return -EAFNOSUPPORT;
-    return ust_tcp_bind(tcb_of(so), ntohl(sin.sin_addr.s_addr), ntohs(sin.sin_port));
+    uint32_t ip;
+    uint16_t port;
+    int err = ust_sock_bind_addr(addr, len, &ip, &port);
+    return err ? err : ust_tcp_bind(tcb_of(so), ip, port);
 }
 
 /* ---- connect ------------------------------------------------------------ */
@@ -85,7 +73,7 @@ static int stream_connect(struct ust_socket *so, const struct sockaddr *addr, so
     }
     if (!connecting(tcb)) {
         struct sockaddr_in sin;
-        int err = sin_in(addr, len, &sin);
+        int err = ust_sock_sin_in(addr, len, &sin);
         if (err)
             return err;
         if (family != AF_INET)
