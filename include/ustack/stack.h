@@ -70,7 +70,7 @@ struct ust_stack_config {
     uint64_t tcp_rto_max_ns;        /* default 120 s */
     uint64_t tcp_timewait_ns;       /* TIME_WAIT (2 MSL); default 60 s (Linux) */
     unsigned tcp_max_tw_buckets;    /* TIME_WAIT blocks kept; the oldest goes first; default 32768 */
-    uint64_t tcp_delack_ns;         /* delayed ACK timer; default 40 ms (Linux minimum) */
+    uint64_t tcp_delack_ns;         /* delayed ACK timer; default 40 ms (Linux minimum); < 500 ms (RFC 1122) */
     unsigned tcp_keepalive_time;    /* idle seconds before probing; default 7200 */
     unsigned tcp_keepalive_intvl;   /* seconds between probes; default 75 */
     unsigned tcp_keepalive_probes;  /* unanswered probes before ETIMEDOUT; default 9 */

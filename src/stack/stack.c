@@ -79,6 +79,9 @@ static int config_check(const struct ust_stack_config *c)
         return -EINVAL;
     if (c->ip_default_ttl == 0)
         return -EINVAL;
+    /* RFC 1122 4.2.3.2: the ACK delay MUST be less than 0.5 seconds. */
+    if (c->tcp_delack_ns == 0 || c->tcp_delack_ns >= 500 * UST_NSEC_PER_MSEC)
+        return -EINVAL;
     return 0;
 }
 
