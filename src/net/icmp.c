@@ -30,28 +30,6 @@ void ust_icmp_init(struct ust_stack *stack)
     stack->net.icmp_stamp = stack->now;
 }
 
-/* The IPv4 header at p without requiring the whole datagram to be there (an
- * ICMP quote, or a header IPv4 input already validated). */
-static int parse_quoted_ipv4(const uint8_t *p, size_t len, struct ust_ipv4_hdr *h)
-{
-    if (len < UST_IPV4_MIN_HLEN || (p[0] >> 4) != 4)
-        return -1;
-    size_t hlen = (size_t)(p[0] & 0x0f) * 4u;
-    if (hlen < UST_IPV4_MIN_HLEN || hlen > len)
-        return -1;
-    h->hlen = (uint8_t)hlen;
-    h->tos = p[1];
-    h->total_len = ust_get_be16(p + 2);
-    h->id = ust_get_be16(p + 4);
-    h->frag = ust_get_be16(p + 6);
-    h->ttl = p[8];
-    h->proto = p[9];
-    h->csum = ust_get_be16(p + 10);
-    h->src = ust_get_be32(p + 12);
-    h->dst = ust_get_be32(p + 16);
-    return (int)hlen;
-}
-
 /* Types Linux treats as errors (icmp_pointers[].error), plus every type it
  * does not know. */
 static bool icmp_type_is_error(uint8_t type)
@@ -120,7 +98,7 @@ void ust_icmp_send_error(struct ust_stack *stack, const struct ust_fbuf *orig,
         return;
     size_t avail = (size_t)(end - orig->l3);
     struct ust_ipv4_hdr ih;
-    int hlen = parse_quoted_ipv4(orig->l3, avail, &ih);
+    int hlen = ust_ipv4_parse_quoted(orig->l3, avail, &ih);
     if (hlen < 0)
         return;
     if (!icmp_error_allowed(stack, orig, &ih, orig->l3 + hlen, avail - (size_t)hlen))
@@ -219,7 +197,7 @@ static void icmp_error_input(struct ust_stack *stack, struct ust_fbuf *fb, const
     const uint8_t *q = fb->data + UST_ICMP_HLEN;
     size_t qlen = fb->len - UST_ICMP_HLEN;
     struct ust_ipv4_hdr inner;
-    int hlen = parse_quoted_ipv4(q, qlen, &inner);
+    int hlen = ust_ipv4_parse_quoted(q, qlen, &inner);
     if (hlen < 0 || qlen - (size_t)hlen < 8) {
         UST_INC(stack, ICMP, InErrors);
         return;

@@ -128,21 +128,13 @@ static uint32_t dgram_poll(struct ust_socket *so)
     return ust_udp_poll(udp_of(so));
 }
 
-static int put_int(void *arg, int v)
-{
-    if (!arg)
-        return -EFAULT;
-    memcpy(arg, &v, sizeof(v));
-    return 0;
-}
-
 static int dgram_ioctl(struct ust_socket *so, unsigned long request, void *arg)
 {
     switch (request) {
     case SIOCINQ:       /* = FIONREAD: the next datagram's length (udp_ioctl) */
-        return put_int(arg, (int)ust_udp_next_len(udp_of(so)));
+        return ust_sock_put_int(arg, (int)ust_udp_next_len(udp_of(so)));
     case SIOCOUTQ:      /* nothing waits in a send queue */
-        return put_int(arg, 0);
+        return ust_sock_put_int(arg, 0);
     default:
         return -ENOTTY;
     }

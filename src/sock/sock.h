@@ -90,6 +90,8 @@ int ust_sock_sin_in(const struct sockaddr *addr, socklen_t len, struct sockaddr_
  * does (length, then family: AF_UNSPEC passes only with INADDR_ANY), in host
  * byte order. */
 int ust_sock_bind_addr(const struct sockaddr *addr, socklen_t len, uint32_t *ip, uint16_t *port);
+/* Stores an ioctl's int result at the caller's pointer; -EFAULT for NULL. */
+int ust_sock_put_int(void *arg, int v);
 
 /* sockopt.c */
 int ust_sock_setsockopt(struct ust_socket *so, int level, int optname, const void *optval,

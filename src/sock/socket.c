@@ -99,6 +99,14 @@ int ust_sock_sin_in(const struct sockaddr *addr, socklen_t len, struct sockaddr_
     return 0;
 }
 
+int ust_sock_put_int(void *arg, int v)
+{
+    if (!arg)
+        return -EFAULT;
+    memcpy(arg, &v, sizeof(v));
+    return 0;
+}
+
 int ust_sock_bind_addr(const struct sockaddr *addr, socklen_t len, uint32_t *ip, uint16_t *port)
 {
     struct sockaddr_in sin;

@@ -222,14 +222,6 @@ static uint32_t stream_poll(struct ust_socket *so)
     return ust_tcp_poll(tcb_of(so));
 }
 
-static int put_int(void *arg, int v)
-{
-    if (!arg)
-        return -EFAULT;
-    memcpy(arg, &v, sizeof(v));
-    return 0;
-}
-
 static int stream_ioctl(struct ust_socket *so, unsigned long request, void *arg)
 {
     struct ust_tcb *tcb = tcb_of(so);
@@ -237,16 +229,16 @@ static int stream_ioctl(struct ust_socket *so, unsigned long request, void *arg)
     case SIOCINQ:           /* = FIONREAD (Linux: EINVAL on a listener) */
         if (tcb->state == UST_TCP_LISTEN)
             return -EINVAL;
-        return put_int(arg, (int)ust_tcp_inq(tcb));
+        return ust_sock_put_int(arg, (int)ust_tcp_inq(tcb));
     case SIOCOUTQ:
         if (tcb->state == UST_TCP_LISTEN)
             return -EINVAL;
-        return put_int(arg, (int)ust_tcp_outq(tcb));
+        return ust_sock_put_int(arg, (int)ust_tcp_outq(tcb));
     case SIOCOUTQNSD: {     /* queued but not yet sent */
         if (tcb->state == UST_TCP_LISTEN)
             return -EINVAL;
         uint32_t end = ust_tcp_snd_end(tcb);
-        return put_int(arg, ust_seq_gt(end, tcb->snd_nxt) ? (int)(end - tcb->snd_nxt) : 0);
+        return ust_sock_put_int(arg, ust_seq_gt(end, tcb->snd_nxt) ? (int)(end - tcb->snd_nxt) : 0);
     }
     default:
         return -ENOTTY;

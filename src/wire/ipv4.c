@@ -29,12 +29,9 @@ static int walk_options(const uint8_t *opt, size_t len)
     return 0;
 }
 
-int ust_ipv4_parse(const uint8_t *p, size_t len, struct ust_ipv4_hdr *h)
+/* The fixed 20 bytes into h; p holds at least UST_IPV4_MIN_HLEN bytes. */
+static void read_fixed_header(const uint8_t *p, struct ust_ipv4_hdr *h)
 {
-    if (len < UST_IPV4_MIN_HLEN)
-        return UST_WIRE_TRUNCATED;
-    if (p[0] >> 4 != 4)
-        return UST_WIRE_BAD_VERSION;
     h->hlen = (uint8_t)((p[0] & 0x0f) * 4);
     h->tos = p[1];
     h->total_len = ust_get_be16(p + 2);
@@ -45,6 +42,29 @@ int ust_ipv4_parse(const uint8_t *p, size_t len, struct ust_ipv4_hdr *h)
     h->csum = ust_get_be16(p + 10);
     h->src = ust_get_be32(p + 12);
     h->dst = ust_get_be32(p + 16);
+}
+
+int ust_ipv4_parse_quoted(const uint8_t *p, size_t len, struct ust_ipv4_hdr *h)
+{
+    if (len < UST_IPV4_MIN_HLEN)
+        return UST_WIRE_TRUNCATED;
+    if (p[0] >> 4 != 4)
+        return UST_WIRE_BAD_VERSION;
+    read_fixed_header(p, h);
+    if (h->hlen < UST_IPV4_MIN_HLEN)
+        return UST_WIRE_BAD_LENGTH;
+    if (h->hlen > len)
+        return UST_WIRE_TRUNCATED;
+    return h->hlen;
+}
+
+int ust_ipv4_parse(const uint8_t *p, size_t len, struct ust_ipv4_hdr *h)
+{
+    if (len < UST_IPV4_MIN_HLEN)
+        return UST_WIRE_TRUNCATED;
+    if (p[0] >> 4 != 4)
+        return UST_WIRE_BAD_VERSION;
+    read_fixed_header(p, h);
 
     /* Checks in the order of Linux's ip_rcv_core, so counters agree with it. */
     if (h->hlen < UST_IPV4_MIN_HLEN)

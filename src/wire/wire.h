@@ -113,6 +113,10 @@ static inline bool ust_ipv4_is_fragment(const struct ust_ipv4_hdr *h) { return (
  * checksum, and that any options are well-formed (skipped, not interpreted).
  * Returns hlen. Bytes past total_len (link padding) are the caller's to trim. */
 int ust_ipv4_parse(const uint8_t *p, size_t len, struct ust_ipv4_hdr *h);
+/* An IPv4 header quoted inside an ICMP error (RFC 792): usually cut short
+ * after 8 bytes of payload, so only version, IHL >= 5 and that the header
+ * itself fits in len are checked; no checksum, no total_len. Returns hlen. */
+int ust_ipv4_parse_quoted(const uint8_t *p, size_t len, struct ust_ipv4_hdr *h);
 /* Writes a 20-byte header (no options) with the checksum computed; h->hlen
  * and h->csum are ignored. */
 size_t ust_ipv4_emit(uint8_t *p, size_t cap, const struct ust_ipv4_hdr *h);
