@@ -55,6 +55,9 @@ int ust_route_add_internal(struct ust_stack *stack, uint32_t dst, uint8_t prefix
                            uint32_t gw, struct ust_netif *nif);
 /* Called by netif.c when an interface gets an address (connected route, gratuitous ARP). */
 void ust_net_addr_added(struct ust_netif *nif);
+/* A free ephemeral port (cfg.ephemeral_lo..hi) by in_use(arg, port), or
+ * -EAGAIN when every one is taken. */
+int ust_ephemeral_port(struct ust_stack *stack, bool (*in_use)(void *arg, uint16_t port), void *arg);
 /* True if addr is one of this stack's unicast addresses (or loopback). */
 bool ust_net_is_local_addr(struct ust_stack *stack, uint32_t addr);
 

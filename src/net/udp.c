@@ -94,20 +94,9 @@ static void sock_unhash(struct ust_udp_sock *us)
     us->sk.lport = 0;
 }
 
-/* An ephemeral port: a random start in [ephemeral_lo, ephemeral_hi], then
- * the next free one (linear probe, wrapping), as Linux's udp_lib_get_port. */
-static int pick_ephemeral(struct ust_udp_sock *us)
+static bool udp_port_in_use(void *arg, uint16_t port)
 {
-    struct ust_stack *stack = us->sk.stack;
-    uint32_t lo = stack->cfg.ephemeral_lo, hi = stack->cfg.ephemeral_hi;
-    uint32_t range = hi - lo + 1;
-    uint32_t off = (uint32_t)ust_rng_below(&stack->rng, range);
-    for (uint32_t i = 0; i < range; i++) {
-        uint16_t port = (uint16_t)(lo + (off + i) % range);
-        if (!port_in_use(us, port))
-            return port;
-    }
-    return -EAGAIN;
+    return port_in_use(arg, port);
 }
 
 /* Binds us to port (0: ephemeral). -EADDRINUSE on conflict, -EAGAIN when no
@@ -115,7 +104,7 @@ static int pick_ephemeral(struct ust_udp_sock *us)
 static int get_port(struct ust_udp_sock *us, uint16_t port)
 {
     if (port == 0) {
-        int p = pick_ephemeral(us);
+        int p = ust_ephemeral_port(us->sk.stack, udp_port_in_use, us);
         if (p < 0)
             return p;
         port = (uint16_t)p;

@@ -328,22 +328,16 @@ void ust_tcp_bhash_inherit(struct ust_tcb *child)
     bhash_insert(child, child->sk.lport);
 }
 
+static bool tcp_port_in_use(void *arg, uint16_t port)
+{
+    return port_in_use(arg, port);
+}
+
 static int pick_ephemeral(struct ust_tcb *tcb)
 {
-    struct ust_stack *stack = tcb->sk.stack;
-    uint32_t lo = stack->cfg.ephemeral_lo, hi = stack->cfg.ephemeral_hi;
-    uint32_t range = hi - lo + 1;
-    uint32_t off = (uint32_t)ust_rng_below(&stack->rng, range);
     bool save = tcb->sk.reuseaddr;
     tcb->sk.reuseaddr = false;      /* never share an ephemeral port */
-    int port = -EAGAIN;
-    for (uint32_t i = 0; i < range; i++) {
-        uint16_t p = (uint16_t)(lo + (off + i) % range);
-        if (!port_in_use(tcb, p)) {
-            port = p;
-            break;
-        }
-    }
+    int port = ust_ephemeral_port(tcb->sk.stack, tcp_port_in_use, tcb);
     tcb->sk.reuseaddr = save;
     return port;
 }
