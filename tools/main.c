@@ -1,5 +1,5 @@
 /* The ustack command: dispatches to one subcommand per file
- * (serve.c, get.c, ping.c, demo.c) and prints help. */
+ * (serve.c, get.c, ping.c, demo.c, ss.c) and prints help. */
 #include <stdio.h>
 #include <string.h>
 
@@ -17,6 +17,8 @@ static const struct command commands[] = {
     { "get", "fetch a URL over HTTP/1.1 with ustack's TCP (over TAP or TUN)", cmd_get, usage_get },
     { "ping", "send ICMP echo requests from ustack (over TAP, TUN or loopback)", cmd_ping, usage_ping },
     { "demo", "two simulated hosts: ARP, ping and UDP, explained step by step", cmd_demo, usage_demo },
+    { "ss", "list a running `ustack serve`'s TCP connections (like ss -tin)", cmd_ss, usage_ss },
+    { "stat", "print a running `ustack serve`'s counters (like nstat)", cmd_stat, usage_stat },
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 

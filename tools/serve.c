@@ -12,6 +12,7 @@
 
 #include "common.h"
 #include "serve.h"
+#include "control.h"
 
 #define SERVE_BUF 65536
 #define CHARGEN_MAX 512     /* RFC 864: a UDP answer holds 0 to 512 characters */
@@ -39,11 +40,13 @@ void usage_serve(FILE *out)
     fprintf(out,
             "usage: ustack serve (--tap NAME | --tun NAME) --addr A.B.C.D/LEN [--gw G]\n"
             "                    --service echo|discard|chargen|http [--proto tcp|udp|both]\n"
-            "                    [--port N] [--root DIR] [--pcap FILE] [--impair SPEC] [--stats]\n\n"
+            "                    [--port N] [--root DIR] [--pcap FILE] [--impair SPEC] [--stats]\n"
+            "                    [--control PATH | --no-control]\n\n"
             "Runs a service over UDP and/or TCP on a TAP (Ethernet, ARP) or TUN (IP only)\n"
             "device until SIGINT or SIGTERM. The stack answers ping and ARP on its own.\n"
             "SIGUSR1 prints every open TCP connection's TCP_INFO (state, rtt, rto, cwnd,\n"
-            "ssthresh, unacked, retransmits).\n\n"
+            "ssthresh, unacked, retransmits). While it runs, `ustack ss` and `ustack stat`\n"
+            "show its connections and counters (through a control socket).\n\n"
             "  --tap NAME        attach to (or create) the TAP device NAME\n"
             "  --tun NAME        attach to (or create) the TUN device NAME\n"
             "  --addr A.B.C.D/LEN  ustack's address and prefix length on the device\n"
@@ -59,7 +62,11 @@ void usage_serve(FILE *out)
             "  --pcap FILE       write every frame of the device to FILE (pcap)\n"
             NETIF_IMPAIR_HELP
             "  --stats           on exit, print the TCP connections' TCP_INFO and the\n"
-            "                    stack's counters\n");
+            "                    stack's counters\n"
+            "  --control PATH    the control socket for ustack ss/stat (default:\n"
+            "                    serve-PID.sock in /run/ustack as root, else in\n"
+            "                    $XDG_RUNTIME_DIR/ustack or /tmp/ustack-UID)\n"
+            "  --no-control      no control socket\n");
 }
 
 static bool parse_service(const char *s, enum service *out)
@@ -122,6 +129,7 @@ static int parse_args(int argc, char **argv, struct serve_opts *o)
         { "proto", required_argument, NULL, 'P' }, { "root", required_argument, NULL, 'r' },
         { "pcap", required_argument, NULL, 'w' },  { "stats", no_argument, NULL, 's' },
         { "help", no_argument, NULL, 'h' },        NETIF_IMPAIR_OPTION,
+        { "control", required_argument, NULL, 'C' }, { "no-control", no_argument, NULL, 'N' },
         { NULL, 0, NULL, 0 },
     };
     unsigned long port = 0;
@@ -140,6 +148,8 @@ static int parse_args(int argc, char **argv, struct serve_opts *o)
         case 'w': o->nif.pcap = optarg; break;
         case NETIF_IMPAIR_OPT: ok = parse_impair(optarg, &o->nif); break;
         case 's': o->stats = true; break;
+        case 'C': o->control = optarg; break;
+        case 'N': o->no_control = true; break;
         case 'h': usage_serve(stdout); return TOOL_EXIT_OK;
         default: usage_serve(stderr); return TOOL_EXIT_USAGE;
         }
@@ -252,6 +262,7 @@ struct serve_state {
     struct ust_stack *stack;
     const struct serve_opts *o;
     int ufd;                    /* UDP socket or -1 */
+    int cfd;                    /* control socket (ustack ss/stat) or -1 */
     struct tcp_server *tcp;     /* NULL without TCP */
 };
 
@@ -287,6 +298,8 @@ static int serve_loop(struct serve_state *st)
             serve_drain(st->stack, st->ufd, st->o, buf, &n, &chargen_pos);
         if (st->tcp)
             tcp_server_handle(st->tcp, fds + 1, nt);
+        if (st->cfd >= 0)
+            control_serve(st->cfd, st->stack);
     }
     free(buf);
     free(fds);
@@ -351,9 +364,13 @@ int cmd_serve(int argc, char **argv)
     struct tcp_server tcp;
     memset(&tcp, 0, sizeof(tcp));
     tcp.lfd = -1;
-    struct serve_state st = { .stack = stack, .o = &o, .ufd = -1, .tcp = NULL };
+    struct serve_state st = { .stack = stack, .o = &o, .ufd = -1, .cfd = -1, .tcp = NULL };
+    char cpath[256] = "";
     struct ust_netif *nif = netif_setup(stack, &o.nif);
     if (!nif || !open_services(&st, &tcp))
+        goto out;
+    if (!o.no_control && (st.cfd = control_listen(o.control, cpath, sizeof(cpath))) < 0 &&
+        o.control)
         goto out;
     /* The stack thread inherits the blocked mask: signals go to this thread. */
     signals_block(true);
@@ -367,12 +384,15 @@ int cmd_serve(int argc, char **argv)
     printf("ustack: serving %s%s%s/%s on %s:%u via %s\n", st.tcp ? "tcp" : "",
            st.tcp && st.ufd >= 0 ? "+" : "", st.ufd >= 0 ? "udp" : "",
            services[o.service].name, ipv4_str(o.nif.addr, a), o.port, ust_netif_name(nif));
+    if (st.cfd >= 0)
+        printf("ustack: control socket %s (ustack ss, ustack stat)\n", cpath);
     fflush(stdout);
     status = serve_loop(&st);
     if (o.stats && st.tcp)
         tcp_server_print(st.tcp, stdout);
     ust_stack_stop(stack);
 out:
+    control_close(st.cfd, cpath);
     if (st.tcp)
         tcp_server_close(st.tcp);
     if (o.stats) {

@@ -26,6 +26,8 @@ struct serve_opts {
     unsigned short port;
     const char *root;           /* --root for http */
     bool stats;
+    const char *control;        /* --control PATH, or NULL for the default */
+    bool no_control;            /* --no-control */
 };
 
 /* One accepted TCP connection. */

@@ -10,6 +10,7 @@
 #include <ustack/poll.h>
 #include <ustack/ipc.h>
 #include <ustack/sim.h>
+#include <ustack/diag.h>
 
 #define USTACK_VERSION_MAJOR 0
 #define USTACK_VERSION_MINOR 1
