@@ -8,21 +8,25 @@ FUZZ_SECONDS ?= 60
 FUZZ_SMOKE_SECONDS ?= 5
 PREFIX      ?= /usr/local
 
-.PHONY: all deps build test test-fast test-asan test-tsan test-fuzz demo fuzz install clean soak
+.PHONY: all deps deps-build build test test-fast test-asan test-tsan test-fuzz demo fuzz install clean soak
 
 all: build
 
-deps:
-	@scripts/install-deps.sh
+# Packages: deps-build for building and the demo, deps for the tests too.
+deps-build:
+	@scripts/install-deps.sh build
 
-build: deps
+deps:
+	@scripts/install-deps.sh all
+
+build: deps-build
 	cmake -S . -B $(BUILD) -DCMAKE_C_COMPILER=gcc -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 	      -DCMAKE_INSTALL_PREFIX=$(PREFIX) >/dev/null
 	cmake --build $(BUILD) -j$(JOBS)
 
 # Everything CI runs: gcc build + tests, clang ASan+UBSan build + tests,
 # then a short run of every fuzzer.
-test: build
+test: deps build
 	ctest --test-dir $(BUILD) --output-on-failure -j$(JOBS)
 	$(MAKE) --no-print-directory test-asan test-tsan test-fuzz
 
@@ -49,9 +53,11 @@ test-fuzz: deps
 	cmake --build $(FUZZ_BUILD) -j$(JOBS)
 	ctest --test-dir $(FUZZ_BUILD) --output-on-failure -L fuzz
 
-# The demo: two simulated hosts, ARP, ping and UDP. No root needed.
+# The demo: two simulated hosts; ARP, ping and UDP, then a TCP connection
+# told from the event trace, then pipes and message queues. No root needed.
+# DEMO_ARGS passes options (make demo DEMO_ARGS="--loss 5 --html demo.html").
 demo: build
-	./$(BUILD)/tools/ustack demo
+	./$(BUILD)/tools/ustack demo $(DEMO_ARGS)
 
 # Every fuzzer for FUZZ_SECONDS each (make fuzz FUZZ_SECONDS=600).
 fuzz:

@@ -1,10 +1,17 @@
 #!/usr/bin/env bash
-# Installs the Debian packages ustack's build, tests and demo need, when they
-# are missing. Root only; as another user it only reports what is missing.
+# Installs the Debian packages ustack needs, when they are missing:
+#   install-deps.sh build   what building (and `make demo`) needs
+#   install-deps.sh [all]   that, and what the tests use (Linux peers,
+#                           tshark, xmllint, headless Chromium for the demo's
+#                           pictures)
+# Root only; as another user it only reports what is missing.
 set -euo pipefail
 
-pkgs=(cmake make gcc clang libclang-rt-14-dev pkg-config libcmocka-dev
-      iproute2 iputils-ping socat tshark curl python3)
+pkgs=(cmake make gcc clang libclang-rt-14-dev pkg-config libcmocka-dev)
+if [ "${1:-all}" != build ]; then
+  pkgs+=(iproute2 iputils-ping socat tshark curl python3 libxml2-utils chromium
+         fonts-dejavu-core)
+fi
 
 missing=()
 for p in "${pkgs[@]}"; do

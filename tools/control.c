@@ -17,6 +17,7 @@
 #include <arpa/inet.h>
 
 #include <ustack/ustack.h>
+#include <ustack/diag.h>
 
 #include "common.h"
 #include "control.h"

@@ -1,8 +1,10 @@
 /* ustack demo: two simulated hosts on one Ethernet link, in virtual time.
- * Host A resolves B's address (ARP), pings it and exchanges a UDP datagram;
- * every line printed comes from what the stacks report (counters, return
- * values, received bytes) at the simulator's clock. No root needed, and it
- * finishes at once however much virtual time passes. */
+ * Part 1 (this file): host A resolves B's address (ARP), pings it and
+ * exchanges a UDP datagram; every line comes from what the stacks report
+ * (counters, return values, received bytes) at the simulator's clock.
+ * Part 2 (demo_tcp.c) is a TCP connection told from the event trace, part 3
+ * (demo_ipc.c) pipes and message queues. No root needed, and it finishes at
+ * once however much virtual time passes. */
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
@@ -11,9 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common.h"
+#include "demo.h"
 
-#define NS_PER_MS 1000000ull
 #define TICK_NS (100 * 1000ull)           /* the demo looks at the stacks every 0.1 ms */
 #define REPLY_WAIT_NS (3000 * NS_PER_MS)  /* give up on an answer after 3 s */
 #define PING_COUNT 3
@@ -22,66 +23,97 @@
 #define UDP_PORT 7
 #define UDP_MESSAGE "hello from A"
 
-struct demo_opts {
-    uint64_t seed;
-    double loss;            /* probability, 0..1 */
-    unsigned long delay_ms; /* one way */
-    const char *pcap;
-};
-
-struct host {
-    const char *name;
-    struct ust_stack *stack;
-    struct ust_netif *nif;
-    struct in_addr addr;
-    uint8_t mac[6];
-    uint64_t seen[UST_STAT__COUNT];   /* counters as last narrated */
-};
-
-struct demo {
-    const struct demo_opts *opts;
-    struct ust_sim *sim;
-    struct ust_sim_link *link;
-    struct host host[2];
-    uint64_t lost_seen[2];            /* link losses as last narrated, per direction */
-};
-
 /* Waiting for something: returns true once it happened. */
 typedef bool (*done_fn)(struct demo *d, void *arg);
 
 void usage_demo(FILE *out)
 {
     fprintf(out,
-            "usage: ustack demo [--seed N] [--loss P] [--delay MS] [--pcap FILE]\n\n"
+            "usage: ustack demo [--seed N] [--loss P] [--delay MS] [--rate MBIT] [--bytes N]\n"
+            "                   [--pcap FILE] [--svg FILE] [--html FILE] [--quiet] [--all]\n"
+            "                   [--color auto|always|never] [--only net|tcp|ipc]\n\n"
             "Two simulated hosts, A (10.0.0.1/24) and B (10.0.0.2/24), on one Ethernet\n"
-            "link. A finds B's MAC address (ARP), pings B three times and sends it a\n"
-            "UDP datagram that B echoes. Each step is told from the stacks' counters\n"
-            "and return values, in virtual time: no root needed, done at once.\n\n"
+            "link, in virtual time: no root needed, done at once.\n"
+            "  Part 1: A finds B's MAC address (ARP), pings B three times and sends it a\n"
+            "          UDP datagram that B echoes.\n"
+            "  Part 2: a TCP connection: B listens, A connects, sends --bytes and closes;\n"
+            "          every socket call, state change, segment, queue and buffer move,\n"
+            "          loss and retransmission, the four-way close and TIME-WAIT.\n"
+            "  Part 3: a pipe, a POSIX and a System V message queue, and one poll.\n\n"
             "  --seed N     seed of the simulation (default 1); a seed replays exactly\n"
-            "  --loss P     percentage of frames the link loses, each way (default 0)\n"
-            "  --delay MS   one-way delay of the link in ms (default 10)\n"
-            "  --pcap FILE  capture host A's interface to FILE (pcap)\n");
+            "  --loss P     percentage of frames the link loses, each way (default 1)\n"
+            "  --delay MS   one-way delay of the link in ms (default 10: a 20 ms RTT)\n"
+            "  --rate MBIT  the link's rate in Mbit/s (default 10; 0 = unlimited)\n"
+            "  --bytes N    bytes A sends in part 2 (default 262144; K and M suffixes)\n"
+            "  --pcap FILE  capture host A's interface to FILE (pcap, for Wireshark)\n"
+            "  --svg FILE   part 2 as pictures: time-sequence graph, cwnd, RTT (SVG)\n"
+            "  --html FILE  one page with the narrative and the pictures\n"
+            "  --quiet      the summaries only\n"
+            "  --all        tell every segment of a long transfer (default: the first\n"
+            "               ones, then only losses, retransmissions and SACKs)\n"
+            "  --color C    auto (on a terminal), always or never\n"
+            "  --only PART  net, tcp or ipc: one part only\n");
+}
+
+/* "262144", "256K", "4M". */
+static bool parse_bytes(const char *s, unsigned long *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || end == s)
+        return false;
+    if (*end == 'K' || *end == 'k')
+        v *= 1024, end++;
+    else if (*end == 'M' || *end == 'm')
+        v *= 1024 * 1024, end++;
+    if (*end || v == 0 || v > 1024ull * 1024 * 1024)
+        return false;
+    *out = (unsigned long)v;
+    return true;
 }
 
 /* Returns -1 when the options are fine, else the exit status. */
 static int parse_args(int argc, char **argv, struct demo_opts *o)
 {
     static const struct option longopts[] = {
-        { "seed", required_argument, NULL, 's' }, { "loss", required_argument, NULL, 'l' },
+        { "seed", required_argument, NULL, 's' },  { "loss", required_argument, NULL, 'l' },
         { "delay", required_argument, NULL, 'd' }, { "pcap", required_argument, NULL, 'w' },
+        { "rate", required_argument, NULL, 'r' },  { "bytes", required_argument, NULL, 'b' },
+        { "svg", required_argument, NULL, 'S' },   { "html", required_argument, NULL, 'H' },
+        { "quiet", no_argument, NULL, 'q' },       { "all", no_argument, NULL, 'a' },
+        { "color", required_argument, NULL, 'c' }, { "only", required_argument, NULL, 'o' },
         { "help", no_argument, NULL, 'h' },        { NULL, 0, NULL, 0 },
     };
     unsigned long seed = 1;
-    double loss = 0;
+    double loss = 1;
     o->delay_ms = 10;
+    o->rate_mbps = 10;
+    o->bytes = 256 * 1024;
+    o->color = -1;
     int c;
-    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "hq", longopts, NULL)) != -1) {
         bool ok = true;
         switch (c) {
         case 's': ok = parse_uint(optarg, 0, ~0ul, &seed); break;
         case 'l': ok = parse_double(optarg, 0, 100, &loss); break;
         case 'd': ok = parse_uint(optarg, 0, 60000, &o->delay_ms); break;
         case 'w': o->pcap = optarg; break;
+        case 'r': ok = parse_double(optarg, 0, 100000, &o->rate_mbps); break;
+        case 'b': ok = parse_bytes(optarg, &o->bytes); break;
+        case 'S': o->svg = optarg; break;
+        case 'H': o->html = optarg; break;
+        case 'q': o->quiet = true; break;
+        case 'a': o->all = true; break;
+        case 'c':
+            o->color = strcmp(optarg, "always") == 0 ? 1 : strcmp(optarg, "never") == 0 ? 0 : -1;
+            ok = o->color >= 0 || strcmp(optarg, "auto") == 0;
+            break;
+        case 'o':
+            o->only = optarg;
+            ok = strcmp(optarg, "net") == 0 || strcmp(optarg, "tcp") == 0 ||
+                 strcmp(optarg, "ipc") == 0;
+            break;
         case 'h': usage_demo(stdout); return TOOL_EXIT_OK;
         default: usage_demo(stderr); return TOOL_EXIT_USAGE;
         }
@@ -110,12 +142,13 @@ static double now_ms(const struct demo *d)
 __attribute__((format(printf, 2, 3)))
 static void say(const struct demo *d, const char *fmt, ...)
 {
+    char buf[512];
     va_list ap;
-    printf("  [%8.1f ms] ", now_ms(d));
     va_start(ap, fmt);
-    vprintf(fmt, ap);
+    vsnprintf(buf, sizeof(buf), fmt, ap);
     va_end(ap);
-    printf("\n");
+    dp(DP_TIME, "  [%8.1f ms] ", now_ms(d));
+    dp(DP_PLAIN, "%s\n", buf);
 }
 
 /* Counters that change with every packet, or that the story tells another
@@ -260,15 +293,15 @@ static uint64_t stat_of(const struct host *h, enum ust_stat s)
 /* Quoted, with anything unprintable escaped, for showing bytes received. */
 static void print_bytes(const char *buf, size_t len)
 {
-    putchar('"');
+    dp(DP_PLAIN, "\"");
     for (size_t i = 0; i < len; i++) {
         unsigned char ch = (unsigned char)buf[i];
         if (isprint(ch) && ch != '"' && ch != '\\')
-            putchar(ch);
+            dp(DP_PLAIN, "%c", ch);
         else
-            printf("\\x%02x", ch);
+            dp(DP_PLAIN, "\\x%02x", ch);
     }
-    putchar('"');
+    dp(DP_PLAIN, "\"");
 }
 
 static int fail(const char *what)
@@ -293,7 +326,8 @@ static int setup(struct demo *d)
         if (!d->host[i].stack)
             return fail("ust_sim_add_host");
     }
-    struct ust_link_params lp = { .delay_ns = o->delay_ms * NS_PER_MS, .loss = o->loss };
+    struct ust_link_params lp = { .delay_ns = o->delay_ms * NS_PER_MS, .loss = o->loss,
+                                  .rate_bps = (uint64_t)(o->rate_mbps * 1e6) };
     d->link = ust_sim_link_new(d->sim, d->host[0].stack, d->host[1].stack, &lp, &lp);
     if (!d->link)
         return fail("ust_sim_link_new");
@@ -309,23 +343,26 @@ static int setup(struct demo *d)
 static void print_intro(const struct demo *d)
 {
     const struct demo_opts *o = d->opts;
-    printf("ustack demo: two hosts on one simulated Ethernet link, in virtual time (seed %llu)\n",
+    dp(DP_TITLE, "ustack demo: two hosts on one simulated Ethernet link, in virtual time (seed %llu)\n",
            (unsigned long long)o->seed);
     for (int i = 0; i < 2; i++) {
         char a[INET_ADDRSTRLEN], m[18];
-        printf("  host %s: %s/24 on %s, MAC address %s\n", d->host[i].name,
+        dp(DP_PLAIN, "  host %s: %s/24 on %s, MAC address %s\n", d->host[i].name,
                ipv4_str(d->host[i].addr, a), ust_netif_name(d->host[i].nif),
                mac_str(d->host[i].mac, m));
     }
-    printf("  link: %lu ms one way, %g%% of frames lost each way\n", o->delay_ms, o->loss * 100);
-    printf("Every line below is read from the stacks (counters, return values,\n"
+    dp(DP_PLAIN, "  link: %lu ms one way, %g%% of frames lost each way", o->delay_ms, o->loss * 100);
+    if (o->rate_mbps > 0)
+        dp(DP_PLAIN, ", %g Mbit/s", o->rate_mbps);
+    dp(DP_PLAIN, "\n");
+    dp(DP_PLAIN, "Every line below is read from the stacks (counters, return values,\n"
            "bytes received); [time] is the simulator's virtual clock.\n");
 }
 
 /* Step 1: addresses. Setting one announces it (gratuitous ARP). */
 static int step_addresses(struct demo *d)
 {
-    printf("\nStep 1. Each host gets its IPv4 address (ust_netif_set_ipv4).\n");
+    dp(DP_TITLE, "\nStep 1. Each host gets its IPv4 address (ust_netif_set_ipv4).\n");
     for (int i = 0; i < 2; i++)
         if (ust_netif_set_ipv4(d->host[i].nif, d->host[i].addr, 24) < 0)
             return fail("ust_netif_set_ipv4");
@@ -393,10 +430,10 @@ static uint64_t ping_once(struct demo *d, struct ping_wait *w, uint16_t seq)
     w->sent = seq;
     narrate(d);
     if (stat_of(a, UST_STAT_ARP_OutRequests) > arp_before)
-        printf("      (A does not know B's MAC address yet: the echo request waits in A's\n"
+        dp(DP_NOTE, "      (A does not know B's MAC address yet: the echo request waits in A's\n"
                "       ARP queue for the answer)\n");
     else if (seq == 1)
-        printf("      (A already knows B's MAC address: no ARP request needed)\n");
+        dp(DP_NOTE, "      (A already knows B's MAC address: no ARP request needed)\n");
     if (!run_for(d, REPLY_WAIT_NS, ping_reply_in, w)) {
         say(d, "no reply to icmp_seq=%u within %llu ms", seq,
             (unsigned long long)(REPLY_WAIT_NS / NS_PER_MS));
@@ -412,7 +449,7 @@ static uint64_t ping_once(struct demo *d, struct ping_wait *w, uint16_t seq)
 static int step_ping(struct demo *d)
 {
     struct host *a = &d->host[0];
-    printf("\nStep 2. A pings 10.0.0.2: %d ICMP echo requests (RFC 792), one per second,\n"
+    dp(DP_TITLE, "\nStep 2. A pings 10.0.0.2: %d ICMP echo requests (RFC 792), one per second,\n"
            "over a ping socket. 10.0.0.2 is in A's own network 10.0.0.0/24, so A sends\n"
            "straight to B, and for that it needs B's Ethernet (MAC) address (ARP, RFC 826).\n",
            PING_COUNT);
@@ -437,12 +474,12 @@ static int step_ping(struct demo *d)
                 run_for(d, PING_INTERVAL_NS - elapsed, NULL, NULL);
         }
     }
-    printf("  ping: %d transmitted, %u received, %u%% loss", PING_COUNT, received,
+    dp(DP_PLAIN, "  ping: %d transmitted, %u received, %u%% loss", PING_COUNT, received,
            (PING_COUNT - received) * 100 / PING_COUNT);
     if (received)
-        printf(", rtt min/avg/max = %.1f/%.1f/%.1f ms", (double)min / NS_PER_MS,
+        dp(DP_PLAIN, ", rtt min/avg/max = %.1f/%.1f/%.1f ms", (double)min / NS_PER_MS,
                (double)sum / received / NS_PER_MS, (double)max / NS_PER_MS);
-    printf("\n");
+    dp(DP_PLAIN, "\n");
     ust_close(a->stack, w.fd);
     return 0;
 }
@@ -475,10 +512,10 @@ static bool udp_wait_for(struct demo *d, struct udp_wait *w)
         return false;
     }
     char a[INET_ADDRSTRLEN];
-    printf("  [%8.1f ms] %s: ust_recvfrom(fd) = %zd bytes from %s:%u: ", now_ms(d), w->h->name,
+    dp(DP_PLAIN, "  [%8.1f ms] %s: ust_recvfrom(fd) = %zd bytes from %s:%u: ", now_ms(d), w->h->name,
            w->len, ipv4_str(w->from.sin_addr, a), ntohs(w->from.sin_port));
     print_bytes(w->buf, (size_t)w->len);
-    printf("\n");
+    dp(DP_PLAIN, "\n");
     return true;
 }
 
@@ -498,7 +535,7 @@ static int udp_socket(struct demo *d, struct host *h, bool bind_port)
 static int step_udp(struct demo *d)
 {
     struct host *a = &d->host[0], *b = &d->host[1];
-    printf("\nStep 3. UDP (RFC 768): B runs an echo service on port %d; A sends it a datagram\n"
+    dp(DP_TITLE, "\nStep 3. UDP (RFC 768): B runs an echo service on port %d; A sends it a datagram\n"
            "and B sends the same bytes back.\n", UDP_PORT);
     int bfd = udp_socket(d, b, true);
     int afd = udp_socket(d, a, false);
@@ -521,7 +558,7 @@ static int step_udp(struct demo *d)
             ipv4_str(bw.from.sin_addr, a_str), ntohs(bw.from.sin_port), n);
         narrate(d);
         if (n >= 0 && udp_wait_for(d, &aw))
-            printf("  A got back %s it sent.\n",
+            dp(DP_PLAIN, "  A got back %s it sent.\n",
                    aw.len == (ssize_t)strlen(UDP_MESSAGE) && memcmp(aw.buf, UDP_MESSAGE, (size_t)aw.len) == 0
                        ? "exactly the bytes" : "NOT the bytes");
     }
@@ -534,25 +571,85 @@ static int step_udp(struct demo *d)
 
 static void print_summary(const struct demo *d)
 {
-    printf("\nSummary after %.1f ms of virtual time. Counters that are not zero\n"
+    dp(DP_SUMMARY, "\nSummary after %.1f ms of virtual time. Counters that are not zero\n"
            "(as in Linux's /proc/net/snmp):\n", now_ms(d));
-    printf("  %-24s %8s %8s\n", "", "A", "B");
+    dp(DP_SUMMARY, "  %-24s %8s %8s\n", "", "A", "B");
     for (int s = 0; s < UST_STAT__COUNT; s++) {
         uint64_t va = stat_of(&d->host[0], (enum ust_stat)s);
         uint64_t vb = stat_of(&d->host[1], (enum ust_stat)s);
         if (va || vb)
-            printf("  %-24s %8llu %8llu\n", ust_stat_name((enum ust_stat)s),
+            dp(DP_SUMMARY, "  %-24s %8llu %8llu\n", ust_stat_name((enum ust_stat)s),
                    (unsigned long long)va, (unsigned long long)vb);
     }
     for (int dir = 0; dir < 2; dir++) {
         struct ust_link_stats ls;
         ust_sim_link_stats(d->link, dir, &ls);
-        printf("  link %s->%s: %llu frames sent, %llu delivered, %llu lost\n", d->host[dir].name,
+        dp(DP_SUMMARY, "  link %s->%s: %llu frames sent, %llu delivered, %llu lost\n", d->host[dir].name,
                d->host[!dir].name, (unsigned long long)ls.sent, (unsigned long long)ls.delivered,
                (unsigned long long)ls.lost);
     }
     if (d->opts->pcap)
-        printf("  host A's frames are in %s (tshark -r %s)\n", d->opts->pcap, d->opts->pcap);
+        dp(DP_SUMMARY, "  host A's frames are in %s (tshark -r %s)\n", d->opts->pcap, d->opts->pcap);
+}
+
+static bool part(const struct demo_opts *o, const char *name)
+{
+    return !o->only || strcmp(o->only, name) == 0;
+}
+
+/* --svg and --html, after the parts ran. */
+static int write_files(const struct demo *d)
+{
+    const struct demo_opts *o = d->opts;
+    int status = 0;
+    if (o->svg) {
+        if (d->plot && plot_write_svg(d->plot, o->svg) == 0)
+            dp(DP_SUMMARY, "  part 2's plots are in %s\n", o->svg);
+        else
+            status = fail(d->plot ? o->svg : "--svg needs part 2 (tcp)");
+    }
+    if (o->html) {
+        char *narrative = dp_html();
+        if (plot_write_html(d->plot, o->html, narrative) == 0)
+            dp(DP_SUMMARY, "  the narrative and the plots are in %s\n", o->html);
+        else
+            status = fail(o->html);
+        free(narrative);
+    }
+    return status;
+}
+
+static int run_parts(struct demo *d)
+{
+    const struct demo_opts *o = d->opts;
+    print_intro(d);
+    if (part(o, "net") || part(o, "tcp")) {
+        if (part(o, "net"))
+            dp(DP_TITLE, "\nPart 1. Neighbours: addresses, ARP, ping and UDP.\n");
+        if (step_addresses(d) < 0)
+            return -1;
+    }
+    if (part(o, "net")) {
+        if (step_ping(d) < 0 || step_udp(d) < 0)
+            return -1;
+        print_summary(d);
+    }
+    if (part(o, "tcp")) {
+        if ((o->svg || o->html) && !(d->plot = plot_new()))
+            return fail("plot");
+        if (d->plot) {
+            char title[160];
+            snprintf(title, sizeof(title), "ustack demo, part 2: %lu bytes over %lu ms RTT, %g%% loss, "
+                     "seed %llu", o->bytes, 2 * o->delay_ms, o->loss * 100,
+                     (unsigned long long)o->seed);
+            plot_title(d->plot, title);
+        }
+        if (demo_tcp(d) < 0)
+            return -1;
+    }
+    if (part(o, "ipc") && demo_ipc(o) < 0)
+        return -1;
+    return write_files(d);
 }
 
 int cmd_demo(int argc, char **argv)
@@ -561,19 +658,17 @@ int cmd_demo(int argc, char **argv)
     int status = parse_args(argc, argv, &o);
     if (status >= 0)
         return status;
+    dp_init(&o);
     struct demo d = { .opts = &o };
     status = TOOL_EXIT_FAIL;
-    if (setup(&d) == 0) {
-        print_intro(&d);
-        if (step_addresses(&d) == 0 && step_ping(&d) == 0 && step_udp(&d) == 0) {
-            print_summary(&d);
-            status = TOOL_EXIT_OK;
-        }
-    }
+    if (setup(&d) == 0 && run_parts(&d) == 0)
+        status = TOOL_EXIT_OK;
     if (o.pcap && d.host[0].nif)
         ust_netif_capture_stop(d.host[0].nif);
     if (d.sim)
         ust_sim_free(d.sim);
+    plot_free(d.plot);
+    dp_fini();
     fflush(stdout);
     return status;
 }

@@ -1,5 +1,5 @@
 /* The ustack command: dispatches to one subcommand per file
- * (serve.c, get.c, ping.c, demo.c, ss.c) and prints help. */
+ * (serve.c, get.c, ping.c, demo.c, ss.c, trace.c) and prints help. */
 #include <stdio.h>
 #include <string.h>
 
@@ -19,6 +19,7 @@ static const struct command commands[] = {
     { "demo", "two simulated hosts: ARP, ping and UDP, explained step by step", cmd_demo, usage_demo },
     { "ss", "list a running `ustack serve`'s TCP connections (like ss -tin)", cmd_ss, usage_ss },
     { "stat", "print a running `ustack serve`'s counters (like nstat)", cmd_stat, usage_stat },
+    { "trace", "tell a TCP connection from a capture file, as the demo does", cmd_trace, usage_trace },
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 

@@ -19,6 +19,10 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
+#ifndef TCP_INFO
+#error "<ustack/diag.h> needs struct tcp_info: compile with _DEFAULT_SOURCE or _GNU_SOURCE"
+#endif
+
 struct ust_stack;
 
 struct ust_tcp_diag {

@@ -1,4 +1,6 @@
-/* ustack: a kernel's socket layer in user space. Include this one header. */
+/* ustack: a kernel's socket layer in user space. Include this one header
+ * (and <ustack/diag.h> for socket diagnostics: it needs struct tcp_info,
+ * which glibc shows only with _DEFAULT_SOURCE or _GNU_SOURCE). */
 #ifndef USTACK_USTACK_H
 #define USTACK_USTACK_H
 
@@ -10,7 +12,7 @@
 #include <ustack/poll.h>
 #include <ustack/ipc.h>
 #include <ustack/sim.h>
-#include <ustack/diag.h>
+#include <ustack/trace.h>
 
 #define USTACK_VERSION_MAJOR 0
 #define USTACK_VERSION_MINOR 1

@@ -8,6 +8,7 @@
 
 #include <ustack/stack.h>
 #include <ustack/stats.h>
+#include <ustack/trace.h>
 
 #include "core/fbuf.h"
 #include "core/rand.h"
@@ -44,6 +45,12 @@ struct ust_stack {
     struct ust_ipc_state ipc;           /* ipc/: FIFOs, message queues */
     struct ust_fd_state fds;            /* fd/: descriptor table */
     struct ust_rt_state rt;             /* runtime/: lock, stack thread */
+
+    struct {                            /* stack/trace.c: the event trace */
+        uint32_t mask;                  /* UST_TRACE_BIT(kind)s wanted; 0 = off */
+        ust_trace_fn fn;
+        void *arg;
+    } trace;
 };
 
 /* Marks work pending and calls the kick hook. */

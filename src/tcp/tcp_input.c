@@ -27,6 +27,7 @@
 #include "net/net_internal.h"
 #include "stack/stack_impl.h"
 #include "tcp/tcp.h"
+#include "tcp/tcp_trace.h"
 
 enum step { STEP_CONTINUE, STEP_DROP, STEP_GONE };
 
@@ -137,6 +138,8 @@ static struct ust_tcb *make_child(struct ust_tcb *l, const struct seg *s)
     c->snd_buf_seq = c->iss + 1;
     ust_tcp_ehash_insert(c);
     ust_tcp_bhash_inherit(c);
+    ust_tcp_trace_state(c, UST_TCP_LISTEN, UST_TCP_SYN_RECEIVED);
+    ust_tcp_trace_queue(l, c, UST_QUEUE_SYN_ADD);
     return c;
 }
 
@@ -173,6 +176,7 @@ static void send_cookie_synack(struct ust_tcb *l, const struct seg *s)
         t.rcv_wscale = 0;
     }
     UST_INC(stack, TCP, SyncookiesSent);
+    ust_tcp_trace_queue(l, &t, UST_QUEUE_COOKIE);
     ust_tcp_send_syn(&t);
 }
 
@@ -495,6 +499,7 @@ static enum step ack_in_syn_received(struct ust_tcb *tcb, struct seg *s)
             l->acc_head = tcb;
         l->acc_tail = tcb;
         l->acc_len++;
+        ust_tcp_trace_queue(l, tcb, UST_QUEUE_ACCEPT_ADD);
         ust_waitq_wake(l->sk.wq, POLLIN | POLLRDNORM);
     }
     return STEP_CONTINUE;
@@ -521,6 +526,7 @@ static void ack_congestion(struct ust_tcb *tcb, uint32_t ack, uint32_t acked)
 {
     if (!tcb->in_recovery) {
         tcb->cc->cong_avoid(tcb, acked);
+        ust_tcp_trace_cc(tcb, UST_CC_ACK);
         return;
     }
     if (ust_seq_ge(ack, tcb->recover)) {
@@ -528,6 +534,7 @@ static void ack_congestion(struct ust_tcb *tcb, uint32_t ack, uint32_t acked)
         uint32_t flight = tcb->snd_max - ack;
         tcb->cwnd = tcb->ssthresh < flight + tcb->mss ? tcb->ssthresh : flight + tcb->mss;
         tcb->in_recovery = false;
+        ust_tcp_trace_cc(tcb, UST_CC_RECOVERY_END);
         return;
     }
     if (tcb->sack_ok)
@@ -550,6 +557,7 @@ static void advance_una(struct ust_tcb *tcb, const struct seg *s, uint32_t ack)
             n = used;       /* the rest acknowledges the FIN */
         ust_ring_discard(&tcb->snd, n);
         tcb->snd_buf_seq += (uint32_t)n;
+        ust_tcp_trace_buf(tcb, UST_BUF_ACKED, (uint32_t)n);
     }
     measure_rtt(tcb, s, ack);
     ack_congestion(tcb, ack, acked);
@@ -574,6 +582,7 @@ static void enter_recovery(struct ust_tcb *tcb)
 {
     UST_INC(tcb->sk.stack, TCP, TCPFastRetrans);
     tcb->ssthresh = tcb->cc->ssthresh(tcb);
+    ust_tcp_trace_cc(tcb, UST_CC_FAST_RETRANSMIT);
     tcb->recover = tcb->snd_max;
     tcb->in_recovery = true;
     tcb->high_rxt = tcb->snd_una;
@@ -864,10 +873,14 @@ void ust_tcp_input(struct ust_stack *stack, struct ust_fbuf *fb, const struct us
         ust_tcp_done(tcb);
         tcb = NULL;
     }
+    if (tcb)
+        ust_tcp_trace_seg(tcb, UST_TRACE_SEG_IN, &s.th, s.len, false);
     if (!tcb) {
         struct ust_tcb *l = ust_tcp_lookup_listener(stack, ih->dst, s.th.dport);
-        if (l)
+        if (l) {
+            ust_tcp_trace_syn_in(l, ih->src, ih->dst, &s.th, s.len);
             listen_input(l, &s);
+        }
         else
             ust_tcp_send_rst_reply(stack, ih->src, ih->dst, &s.th, seg_len(&s));
     } else if (tcb->state == UST_TCP_SYN_SENT) {

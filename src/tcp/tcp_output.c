@@ -10,6 +10,7 @@
 #include "net/net.h"
 #include "stack/stack_impl.h"
 #include "tcp/tcp.h"
+#include "tcp/tcp_trace.h"
 
 uint32_t ust_tcp_ts_now(const struct ust_tcb *tcb)
 {
@@ -103,6 +104,7 @@ static int send_segment(struct ust_tcb *tcb, uint32_t seq, uint8_t flags, uint32
     if (tcb->sack_ok && tcb->ooo.head && (flags & UST_TCP_ACK))
         fill_sack_blocks(tcb, &h.opts, len);
     size_t off = len ? (size_t)(seq - tcb->snd_buf_seq) : 0;
+    ust_tcp_trace_seg(tcb, UST_TRACE_SEG_OUT, &h, len, len && ust_seq_lt(seq, tcb->snd_max));
     int err = emit(tcb->sk.stack, tcb->sk.laddr, tcb->sk.raddr, &h, &tcb->snd, off, len, &tcb->sk);
     if (flags & UST_TCP_ACK)
         ust_tcp_ack_sent(tcb);
@@ -135,6 +137,7 @@ void ust_tcp_send_syn(struct ust_tcb *tcb)
         h.opts.present |= UST_TCPO_WSCALE;
         h.opts.wscale = tcb->rcv_wscale;
     }
+    ust_tcp_trace_seg(tcb, UST_TRACE_SEG_OUT, &h, 0, ust_seq_gt(tcb->snd_max, tcb->iss));
     tcb->snd_nxt = tcb->iss + 1;
     if (ust_seq_lt(tcb->snd_max, tcb->snd_nxt))
         tcb->snd_max = tcb->snd_nxt;

@@ -14,6 +14,7 @@
 #include "runtime/waitq.h"
 #include "stack/stack_impl.h"
 #include "tcp/tcp.h"
+#include "tcp/tcp_trace.h"
 
 static const char *const state_names[] = {
     "CLOSED", "LISTEN", "SYN-SENT", "SYN-RECEIVED", "ESTABLISHED", "FIN-WAIT-1",
@@ -213,6 +214,7 @@ void ust_tcp_set_state(struct ust_tcb *tcb, enum ust_tcp_conn_state s)
         tw_unlink(tcb);
     if (tcb->state != UST_TCP_TIME_WAIT && s == UST_TCP_TIME_WAIT)
         tw_link(tcb);
+    ust_tcp_trace_state(tcb, tcb->state, s);
     tcb->state = s;
 }
 

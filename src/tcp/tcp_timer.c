@@ -9,6 +9,7 @@
 #include "core/util.h"
 #include "stack/stack_impl.h"
 #include "tcp/tcp.h"
+#include "tcp/tcp_trace.h"
 
 static struct ust_timerwheel *wheel(struct ust_tcb *tcb)
 {
@@ -59,12 +60,15 @@ static uint64_t backed_off_rto(const struct ust_tcb *tcb)
 void ust_tcp_rearm_rtx(struct ust_tcb *tcb)
 {
     if (tcb->snd_una == tcb->snd_max) {
-        if (!tcb->persist)
+        if (!tcb->persist && ust_timer_pending(&tcb->rtx_timer)) {
             ust_timer_cancel(wheel(tcb), &tcb->rtx_timer);
+            ust_tcp_trace_timer(tcb, UST_TIMER_RTO, UST_TIMER_STOP, 0);
+        }
         return;
     }
     tcb->persist = false;
     ust_timer_set(wheel(tcb), &tcb->rtx_timer, now_of(tcb) + backed_off_rto(tcb));
+    ust_tcp_trace_timer(tcb, UST_TIMER_RTO, UST_TIMER_SET, backed_off_rto(tcb));
 }
 
 void ust_tcp_start_persist(struct ust_tcb *tcb)
@@ -73,6 +77,7 @@ void ust_tcp_start_persist(struct ust_tcb *tcb)
         return;
     tcb->persist = true;
     ust_timer_set(wheel(tcb), &tcb->rtx_timer, now_of(tcb) + backed_off_rto(tcb));
+    ust_tcp_trace_timer(tcb, UST_TIMER_PERSIST, UST_TIMER_SET, backed_off_rto(tcb));
 }
 
 static void give_up(struct ust_tcb *tcb)
@@ -117,6 +122,7 @@ static void retransmit_timeout(struct ust_tcb *tcb)
         return;
     tcb->ssthresh = tcb->cc->ssthresh(tcb);
     tcb->cwnd = tcb->mss;
+    ust_tcp_trace_cc(tcb, UST_CC_RTO);
     tcb->in_recovery = false;
     tcb->dupacks = 0;
     tcb->recover = tcb->snd_max;
@@ -153,6 +159,7 @@ static void rtx_fired(void *ctx, struct ust_timer *t)
 {
     (void)ctx;
     struct ust_tcb *tcb = ust_container_of(t, struct ust_tcb, rtx_timer);
+    ust_tcp_trace_timer(tcb, tcb->persist ? UST_TIMER_PERSIST : UST_TIMER_RTO, UST_TIMER_FIRE, 0);
     if (tcb->persist)
         persist_timeout(tcb);
     else
@@ -172,9 +179,11 @@ void ust_tcp_schedule_ack(struct ust_tcb *tcb, uint32_t len, bool now)
         tcb->ack_now = true;
         return;
     }
-    if (!ust_timer_pending(&tcb->delack_timer))
+    if (!ust_timer_pending(&tcb->delack_timer)) {
         ust_timer_set(wheel(tcb), &tcb->delack_timer,
                       now_of(tcb) + tcb->sk.stack->cfg.tcp_delack_ns);
+        ust_tcp_trace_timer(tcb, UST_TIMER_DELACK, UST_TIMER_SET, tcb->sk.stack->cfg.tcp_delack_ns);
+    }
 }
 
 void ust_tcp_ack_sent(struct ust_tcb *tcb)
@@ -188,6 +197,7 @@ static void delack_fired(void *ctx, struct ust_timer *t)
 {
     (void)ctx;
     struct ust_tcb *tcb = ust_container_of(t, struct ust_tcb, delack_timer);
+    ust_tcp_trace_timer(tcb, UST_TIMER_DELACK, UST_TIMER_FIRE, 0);
     ust_tcp_send_ack(tcb);
 }
 
@@ -214,6 +224,7 @@ void ust_tcp_enter_time_wait(struct ust_tcb *tcb)
     ust_timer_cancel(wheel(tcb), &tcb->rtx_timer);
     ust_timer_cancel(wheel(tcb), &tcb->delack_timer);
     ust_timer_set(wheel(tcb), &tcb->tw_timer, now_of(tcb) + tcb->sk.stack->cfg.tcp_timewait_ns);
+    ust_tcp_trace_timer(tcb, UST_TIMER_TIME_WAIT, UST_TIMER_SET, tcb->sk.stack->cfg.tcp_timewait_ns);
     ust_tcp_wake(tcb, POLLIN | POLLOUT | POLLHUP);
 }
 
@@ -221,6 +232,7 @@ static void tw_fired(void *ctx, struct ust_timer *t)
 {
     (void)ctx;
     struct ust_tcb *tcb = ust_container_of(t, struct ust_tcb, tw_timer);
+    ust_tcp_trace_timer(tcb, UST_TIMER_TIME_WAIT, UST_TIMER_FIRE, 0);
     /* TIME-WAIT over, or an orphan stuck in FIN-WAIT-2 (tcp_fin_timeout). */
     if (tcb->state == UST_TCP_TIME_WAIT || tcb->state == UST_TCP_FIN_WAIT_2)
         ust_tcp_done(tcb);
@@ -258,6 +270,7 @@ static void ka_fired(void *ctx, struct ust_timer *t)
 {
     (void)ctx;
     struct ust_tcb *tcb = ust_container_of(t, struct ust_tcb, ka_timer);
+    ust_tcp_trace_timer(tcb, UST_TIMER_KEEPALIVE, UST_TIMER_FIRE, 0);
     struct ust_stack *stack = tcb->sk.stack;
     if (!ka_applies(tcb))
         return;

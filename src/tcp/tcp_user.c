@@ -13,6 +13,7 @@
 #include "net/net.h"
 #include "stack/stack_impl.h"
 #include "tcp/tcp.h"
+#include "tcp/tcp_trace.h"
 
 #define UST_INADDR_LOOPBACK 0x7f000001u
 
@@ -104,6 +105,7 @@ int ust_tcp_accept(struct ust_tcb *l, struct ust_tcb **child)
     l->acc_len--;
     c->acc_next = NULL;
     c->parent = NULL;
+    ust_tcp_trace_queue(l, c, UST_QUEUE_ACCEPTED);
     *child = c;
     return 0;
 }
@@ -164,6 +166,7 @@ ssize_t ust_tcp_send(struct ust_tcb *tcb, const void *buf, size_t len, int flags
     size_t n = ust_ring_write(&tcb->snd, buf, len);
     if (n == 0)
         return ust_ring_space(&tcb->snd) ? -ENOBUFS : -EAGAIN;
+    ust_tcp_trace_buf(tcb, UST_BUF_SEND, (uint32_t)n);
     /* MSG_MORE: hold a partial segment until a send without it. */
     tcb->more = (flags & MSG_MORE) != 0;
     ust_tcp_output(tcb);
@@ -195,6 +198,7 @@ ssize_t ust_tcp_recv(struct ust_tcb *tcb, void *buf, size_t len, int flags)
             n = ust_ring_peek(&tcb->rcv, 0, buf, len);
         } else {
             n = ust_ring_read(&tcb->rcv, buf, len);
+            ust_tcp_trace_buf(tcb, UST_BUF_RECV, (uint32_t)n);
             maybe_window_update(tcb);
         }
         return (ssize_t)n;
