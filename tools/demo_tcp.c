@@ -20,7 +20,7 @@
 #include "demo.h"
 #include "narrate.h"
 
-#define TCP_PORT 80
+#define TCP_PORT 5001
 #define BACKLOG 8
 #define FULL_SEGMENTS 8         /* data segments told one by one before condensing */
 #define STEP_NS (100 * 1000ull) /* the applications look at their sockets every 0.1 ms */

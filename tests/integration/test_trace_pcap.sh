@@ -45,7 +45,7 @@ in_order "$out" \
     'CLOSE-WAIT -> LAST-ACK' 'FIN-WAIT-2 -> TIME-WAIT' '<-+ FIN,ACK seq 1 ack 262146' \
     'LAST-ACK -> CLOSED' '- ACK 2 win' \
     'A 10\.0\.0\.1:[0-9]+ sent [0-9]+ segments, 26[0-9]+ bytes of data, [1-9][0-9]* retransmitted; ends in TIME-WAIT' \
-    'B 10\.0\.0\.2:80 sent [0-9]+ segments, 0 bytes of data, 0 retransmitted; ends in CLOSED'
+    'B 10\.0\.0\.2:5001 sent [0-9]+ segments, 0 bytes of data, 0 retransmitted; ends in CLOSED'
 ust_log "the demo's capture told back"
 
 # Errors.
