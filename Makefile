@@ -63,12 +63,19 @@ demo: build
 fuzz:
 	$(MAKE) --no-print-directory test-fuzz FUZZ_SMOKE_SECONDS=$(FUZZ_SECONDS)
 
-# The simulated TCP transfer matrix (one-way and full duplex) with many
-# seeds per scenario (make soak TCPSIM_SEEDS=1000).
+# Long runs: the simulated TCP transfer matrix (one-way and full duplex)
+# with many seeds per scenario, the shared-queue SIGKILL trials, and the
+# 100 MiB transfers both ways over an impaired TAP device (root; skipped
+# without it). make soak TCPSIM_SEEDS=1000 SHMQ_KILL_TRIALS=20000.
 TCPSIM_SEEDS ?= 500
+SHMQ_KILL_TRIALS ?= 5000
+IMPAIR_MIB ?= 100
 soak: build
 	USTACK_TCPSIM_SEEDS=$(TCPSIM_SEEDS) ./$(BUILD)/tests/test_tcpsim_transfer
 	USTACK_TCPSIM_SEEDS=$(TCPSIM_SEEDS) ./$(BUILD)/tests/test_tcpsim_duplex
+	USTACK_SHMQ_KILL_TRIALS=$(SHMQ_KILL_TRIALS) ./$(BUILD)/tests/test_shmq_kill
+	UST_IMPAIR_MIB=$(IMPAIR_MIB) bash tests/integration/test_tcp_tap_impaired.sh \
+	  ./$(BUILD)/tools/ustack || [ $$? -eq 77 ]
 
 install: build
 	cmake --install $(BUILD)

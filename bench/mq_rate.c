@@ -6,13 +6,19 @@
  *    thread receives them (POSIX: mq_maxmsg 10, Linux's default; System V:
  *    msg_qbytes 16384, MSGMNB);
  *  - round trips per second: two threads ping-pong one 64-byte message
- *    over two queues.
- * Not a test: see bench/README.md. Usage: mq_rate [-n messages] [-r round trips] */
+ *    over two queues;
+ *  - with -l, only the round-trip latency instead (microseconds, median of
+ *    interleaved runs), with the two threads placed by the scheduler, on
+ *    one CPU, and on two CPUs.
+ * -s sets ustack's wait_spin_ns. Not a test: see bench/README.md.
+ * Usage: mq_rate [-n messages] [-r round trips] [-s spin_ns] [-l] */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <mqueue.h>
 #include <pthread.h>
+#include <sched.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -182,9 +188,43 @@ static double rate(struct qapi *a, long n)
 
 /* ---- Round trips ------------------------------------------------------ */
 
+/* Where the two threads of a round trip run: wherever the scheduler puts
+ * them, both on one CPU, or each on its own CPU. */
+enum place { PLACE_ANY, PLACE_SAME, PLACE_SPLIT };
+static const char *const place_names[3] = { "any CPU", "same CPU", "two CPUs" };
+static int cpu_a = -1, cpu_b = -1;     /* the first two CPUs we may run on */
+static enum place rtt_place = PLACE_ANY;
+
+static void find_cpus(void)
+{
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof(set), &set) != 0)
+        return;
+    for (int c = 0; c < CPU_SETSIZE; c++) {
+        if (!CPU_ISSET(c, &set))
+            continue;
+        if (cpu_a < 0)
+            cpu_a = c;
+        else if (cpu_b < 0)
+            cpu_b = c;
+    }
+}
+
+/* Pins the calling thread for placement p; `second` is the echo thread. */
+static void pin(enum place p, bool second)
+{
+    if (p == PLACE_ANY || cpu_a < 0 || (p == PLACE_SPLIT && cpu_b < 0))
+        return;
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(p == PLACE_SPLIT && second ? cpu_b : cpu_a, &set);
+    pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+}
+
 static void *echo(void *arg)
 {
     struct flow *f = arg;
+    pin(rtt_place, true);
     char m[MSG_LEN];
     for (long i = 0; i < f->n; i++) {
         if (f->a->recv(f->a, f->q, m, sizeof(m)) != MSG_LEN)
@@ -200,6 +240,9 @@ static double round_trips(struct qapi *a, long n)
     struct flow f = { a, a->open(a, 1), a->open(a, 2), n };
     if (f.q < 0 || f.q2 < 0)
         die("open");
+    cpu_set_t saved;
+    sched_getaffinity(0, sizeof(saved), &saved);
+    pin(rtt_place, false);
     pthread_t t;
     pthread_create(&t, NULL, echo, &f);
     char m[MSG_LEN] = { 0 };
@@ -212,26 +255,71 @@ static double round_trips(struct qapi *a, long n)
     }
     double dt = now_s() - t0;
     pthread_join(t, NULL);
+    pthread_setaffinity_np(pthread_self(), sizeof(saved), &saved);
     a->close(a, f.q, 1);
     a->close(a, f.q2, 2);
     return (double)n / dt;
 }
 
+/* ---- Latency mode ------------------------------------------------------ */
+
+static int cmp_double(const void *x, const void *y)
+{
+    double a = *(const double *)x, b = *(const double *)y;
+    return (a > b) - (a < b);
+}
+
+#define LAT_RUNS 7
+
+/* -l: 64-byte round-trip latency in microseconds, Linux and ustack runs
+ * interleaved (so both see the same machine load), median of LAT_RUNS runs
+ * of n round trips each, for each thread placement. */
+static void latency_rows(const char *what, struct qapi *lx, struct qapi *us, long n)
+{
+    for (int p = PLACE_ANY; p <= PLACE_SPLIT; p++) {
+        if (p == PLACE_SPLIT && cpu_b < 0)
+            continue;
+        rtt_place = (enum place)p;
+        double l[LAT_RUNS], u[LAT_RUNS];
+        for (int i = 0; i < LAT_RUNS; i++) {
+            l[i] = 1e6 / round_trips(lx, n);
+            u[i] = 1e6 / round_trips(us, n);
+        }
+        qsort(l, LAT_RUNS, sizeof(double), cmp_double);
+        qsort(u, LAT_RUNS, sizeof(double), cmp_double);
+        char row[64];
+        snprintf(row, sizeof(row), "%s, %s", what, place_names[p]);
+        double ml = l[LAT_RUNS / 2], mu = u[LAT_RUNS / 2];
+        printf("%-40s %12.2f %12.2f %8.2f\n", row, ml, mu, mu / ml);
+        fflush(stdout);
+    }
+    rtt_place = PLACE_ANY;
+}
+
 int main(int argc, char **argv)
 {
     long n = 1000000, r = 100000;
+    bool latency = false;
+    struct ust_stack_config cfg;
+    ust_stack_config_init(&cfg);
     int c;
-    while ((c = getopt(argc, argv, "n:r:")) != -1) {
+    while ((c = getopt(argc, argv, "n:r:s:l")) != -1) {
         if (c == 'n')
             n = atol(optarg);
         else if (c == 'r')
             r = atol(optarg);
+        else if (c == 's')
+            cfg.wait_spin_ns = (uint64_t)atoll(optarg);
+        else if (c == 'l')
+            latency = true;
         else {
-            fprintf(stderr, "usage: %s [-n messages] [-r round trips]\n", argv[0]);
+            fprintf(stderr, "usage: %s [-n messages] [-r round trips] [-s spin_ns] [-l]\n",
+                    argv[0]);
             return 2;
         }
     }
-    struct ust_stack *s = ust_stack_new(NULL);
+    find_cpus();
+    struct ust_stack *s = ust_stack_new(&cfg);
     if (!s || ust_stack_start(s) != 0)
         die("ustack");
     struct qapi lxmq = { "linux mq", NULL, lxmq_open, lxmq_send, lxmq_recv, lxmq_close };
@@ -239,6 +327,14 @@ int main(int argc, char **argv)
     struct qapi lxmsg = { "linux msg", NULL, lxmsg_open, lxmsg_send, lxmsg_recv, lxmsg_close };
     struct qapi usmsg = { "ustack msg", s, usmsg_open, usmsg_send, usmsg_recv, usmsg_close };
 
+    if (latency) {
+        printf("%-40s %12s %12s %8s\n", "64-byte round trip, us (median)", "linux", "ustack",
+               "ratio");
+        latency_rows("POSIX mq", &lxmq, &usmq, r);
+        latency_rows("SysV msg", &lxmsg, &usmsg, r);
+        ust_stack_free(s);
+        return 0;
+    }
     printf("%-40s %12s %12s %8s\n", "benchmark (two threads, one process)", "linux", "ustack", "ratio");
     double a1 = rate(&lxmq, n), b1 = rate(&usmq, n);
     printf("%-40s %12.0f %12.0f %8.2f\n", "POSIX mq 64-byte messages, 1/s", a1, b1, b1 / a1);

@@ -238,6 +238,7 @@ static const char *timer_name(enum ust_trace_timer timer)
     case UST_TIMER_DELACK: return "delayed-ACK timer";
     case UST_TIMER_KEEPALIVE: return "keepalive timer";
     case UST_TIMER_TIME_WAIT: return "TIME-WAIT timer";
+    case UST_TIMER_LOSS_PROBE: return "tail loss probe timer";
     }
     return "timer";
 }

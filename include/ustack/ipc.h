@@ -19,10 +19,12 @@ struct ust_stack;
 /* pipe(2)/pipe2(2): fds[0] reads, fds[1] writes. flags: O_NONBLOCK (both
  * ends), O_CLOEXEC, O_DIRECT (packet mode, see pipe(7)); O_NOTIFICATION_PIPE
  * gives ENOPKG, any other flag EINVAL; EMFILE when two descriptors are not
- * free. fds is unchanged on failure. Then ust_read, ust_write, ust_close,
- * ust_poll, ust_epoll_*, ust_fcntl (F_GETFL/F_SETFL, F_GETPIPE_SZ,
- * F_SETPIPE_SZ) and ust_ioctl (FIONREAD) work on them as on Linux, with
- * these choices:
+ * free; ENFILE when the pipes' pages would pass cfg.pipe_user_pages_hard
+ * (0 = no limit, Linux's pipe-user-pages-hard). fds is unchanged on
+ * failure. Then ust_read, ust_write, ust_close, ust_poll, ust_epoll_*,
+ * ust_fcntl (F_GETFL/F_SETFL with O_NONBLOCK, O_DIRECT and O_ASYNC,
+ * F_SETOWN/F_GETOWN, F_GETPIPE_SZ, F_SETPIPE_SZ), ust_lseek (ESPIPE) and
+ * ust_ioctl (FIONREAD) work on them as on Linux, with these choices:
  *  - capacity is byte-exact: F_GETPIPE_SZ bytes fit whatever the write
  *    sizes (Linux counts page slots); default 65,536, F_SETPIPE_SZ rounds
  *    up to a power-of-two number of 4 KiB pages, EPERM above
@@ -33,16 +35,23 @@ struct ust_stack;
  *  - writing with no reader left gives EPIPE and raises SIGPIPE in the
  *    calling thread unless cfg.raise_sigpipe is 0 (the handler runs with
  *    the stack locked: it must not call into the same stack);
+ *  - O_DIRECT belongs to the writer's open file, as in Linux: F_SETFL
+ *    switches it, and stream bytes and packets may share a pipe; a packet
+ *    takes one of F_GETPIPE_SZ / 4096 slots;
+ *  - O_ASYNC sends a plain SIGIO to the F_SETOWN owner (no F_SETSIG), from
+ *    the calling thread with the stack locked, like SIGPIPE;
  *  - blocking needs the stack thread (ust_stack_start); without it every
  *    call behaves as non-blocking. */
 int ust_pipe(struct ust_stack *stack, int fds[2]);
 int ust_pipe2(struct ust_stack *stack, int fds[2], int flags);
 
 /* Named FIFOs (mkfifo(3), fifo(7)) in a per-stack namespace kept in memory:
- * a path is an opaque key (no directories, no normalisation, no permission
- * checks; mode is only stored). ENAMETOOLONG for a path of PATH_MAX bytes
- * or more or a component longer than NAME_MAX, ENOENT for "", EEXIST when
- * the name exists, ENOSPC beyond cfg.fifo_max names. */
+ * a path is an opaque key (no directories, no normalisation). The FIFO
+ * belongs to the caller's effective uid and gid, and its mode is masked by
+ * the umask (cfg.ipc_umask; by default the process umask). ENAMETOOLONG for
+ * a path of PATH_MAX bytes or more or a component longer than NAME_MAX,
+ * ENOENT for "", EEXIST when the name exists, ENOSPC beyond cfg.fifo_max
+ * names. */
 int ust_mkfifo(struct ust_stack *stack, const char *path, mode_t mode);
 /* Opens a FIFO made by ust_mkfifo (O_RDONLY, O_WRONLY or O_RDWR, plus
  * O_NONBLOCK, O_CLOEXEC; O_CREAT|O_EXCL on an existing name gives EEXIST,
@@ -50,8 +59,12 @@ int ust_mkfifo(struct ust_stack *stack, const char *path, mode_t mode);
  * a blocking O_RDONLY open waits for a writer and a blocking O_WRONLY open
  * for a reader; O_RDONLY|O_NONBLOCK succeeds at once (reads give 0 until a
  * writer comes); O_WRONLY|O_NONBLOCK without a reader gives ENXIO; O_RDWR
- * succeeds at once. Without the stack thread (or when it stops during the
- * wait) a blocking open behaves as a non-blocking one. */
+ * succeeds at once. EACCES when the mode does not grant the access to the
+ * caller's current credentials (owner, group or supplementary groups,
+ * other; no root override); ENOMEM when a new pipe would pass
+ * cfg.pipe_user_pages_hard (Linux fifo_open). Without the stack thread (or
+ * when it stops during the wait) a blocking open behaves as a non-blocking
+ * one. */
 int ust_open(struct ust_stack *stack, const char *path, int flags, ...);
 /* Removes the name; opens keep working (the pipe goes with its last
  * close), and a new FIFO may take the name. ENOENT when absent. */
@@ -64,25 +77,33 @@ int ust_unlink(struct ust_stack *stack, const char *path);
  * ust_poll sees it (POLLIN: a message is queued, POLLOUT: a send would not
  * block) and ust_close / ust_mq_close both close it.
  *
+ * As on Linux, the mode of a new queue is masked by the umask
+ * (cfg.ipc_umask; by default the process umask at the time of the call),
+ * and permission bits are checked against the caller's current effective
+ * uid, gid and supplementary groups. read() gives /dev/mqueue's status line
+ * ("QSIZE:%-10lu NOTIFY:%-5d SIGNO:%-5d NOTIFY_PID:%-6d\n") from the file
+ * position, never a message, and ust_lseek moves that position (the file's
+ * size is 80).
+ *
  * Differences from Linux, by design:
- *  - no umask (mode is used as given) and no capabilities: mq_maxmsg and
- *    mq_msgsize are always capped by cfg.mq_maxmsg_max / mq_msgsize_max
- *    (EINVAL beyond, Linux's unprivileged rule); permission bits are checked
- *    against the effective uid/gid the process had when the stack was made
- *    (read once), with no root override;
+ *  - no capabilities: mq_maxmsg and mq_msgsize are always capped by
+ *    cfg.mq_maxmsg_max / mq_msgsize_max (EINVAL beyond, Linux's
+ *    unprivileged rule), and root has no override of the permission bits;
  *  - the bytes every queue reserves (mq_maxmsg * (mq_msgsize + a small
  *    header)) count against cfg.mq_bytes_max: EMFILE beyond, as Linux does
  *    for RLIMIT_MSGQUEUE;
  *  - without a stack thread (ust_stack_start) nothing can wake a sleeper, so
  *    a call that would block fails at once: EAGAIN, or ETIMEDOUT for a timed
  *    call whose deadline has already passed;
- *  - a notification registration goes away with the last close of the open
- *    description it was made through (Linux: any close by the process);
- *  - read() on a queue descriptor is EINVAL (Linux returns a status line);
+ *  - every caller counts as the process that registered a notification, so
+ *    any close of any descriptor of the queue removes the registration
+ *    (Linux mqueue_flush_file: any close by the registering process);
  *  - ust_mq_unlink needs the owner's uid (EACCES), as Linux's sticky
- *    /dev/mqueue;
- *  - blocked callers are served in FIFO order (Linux: by thread priority)
- *    and are never interrupted by signals (no EINTR). */
+ *    /dev/mqueue (where root could also unlink);
+ *  - blocked callers are served in FIFO order (Linux: by thread priority);
+ *  - a signal handler that runs while the caller is still in user space
+ *    (not yet asleep in the kernel) does not interrupt it; otherwise EINTR,
+ *    or a restart with SA_RESTART, as Linux (signal(7)). */
 #include <mqueue.h>
 #include <signal.h>
 
@@ -151,9 +172,11 @@ ssize_t ust_mq_receive_prio(struct ust_stack *stack, int mqd, char *msg, size_t 
  *  - a queue is full when a message would exceed msg_qbytes bytes or
  *    msg_qbytes messages (Linux);
  *  - no capabilities: raising msg_qbytes above cfg.msgmnb is always EPERM,
- *    and permissions are checked against the effective uid/gid the process
- *    had when the stack was made, with no root override (IPC_SET/IPC_RMID
- *    need the owner or creator uid);
+ *    and permissions are checked against the caller's current effective
+ *    uid, gid and supplementary groups, with no root override (IPC_SET and
+ *    IPC_RMID need the owner or creator uid; IPC_SET sets uid, gid and the
+ *    mode bits, EINVAL for a uid or gid of -1, and blocked callers check
+ *    their permission again, as Linux);
  *  - all queued message bytes of the stack count against cfg.msgpool:
  *    ENOMEM beyond (Linux's errno for a message it cannot allocate);
  *  - msg_stime / msg_rtime / msg_ctime are wall-clock (CLOCK_REALTIME)
@@ -161,7 +184,9 @@ ssize_t ust_mq_receive_prio(struct ust_stack *stack, int mqd, char *msg, size_t 
  *    stack (read once: a stack does not survive fork);
  *  - without a stack thread a call that would block fails at once: msgsnd
  *    with EAGAIN, msgrcv with ENOMSG (their IPC_NOWAIT errors);
- *  - blocked callers are never interrupted by signals (no EINTR). */
+ *  - a blocked caller fails with EINTR when a signal handler runs in its
+ *    thread (never restarted, as Linux), unless the handler ran while the
+ *    caller was still in user space (not yet asleep in the kernel). */
 #include <sys/ipc.h>
 #include <sys/msg.h>
 

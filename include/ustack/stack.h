@@ -81,6 +81,10 @@ struct ust_stack_config {
     unsigned pipe_user_pages_soft;  /* 4 KiB pages all pipes may hold; beyond it new pipes get
                                      * 2 pages and F_SETPIPE_SZ cannot grow (EPERM), as
                                      * Linux's pipe-user-pages-soft; default 16384 (64 MiB) */
+    unsigned pipe_user_pages_hard;  /* 4 KiB pages all pipes may hold at most: a new pipe
+                                     * past it is refused (pipe: ENFILE, FIFO open: ENOMEM)
+                                     * and F_SETPIPE_SZ cannot grow past it (EPERM), as
+                                     * Linux's pipe-user-pages-hard; default 0 = no limit */
 
     /* POSIX message queues (mq_overview(7), /proc/sys/fs/mqueue) */
     unsigned mq_queues_max;         /* queues in the namespace; default 256 (ENOSPC beyond) */
@@ -96,6 +100,15 @@ struct ust_stack_config {
     unsigned msgmnb;                /* default and largest msg_qbytes; default 16384 */
     size_t msgpool;                 /* message bytes queued in all queues; default
                                      * 524288000 (Linux MSGPOOL; ENOMEM beyond) */
+    /* Creation mask of POSIX queues and FIFOs (mq_open(3), mkfifo(3): mode & ~umask) */
+    int ipc_umask;                  /* 0..0777; default -1: the process umask at the time of
+                                     * each create (read from /proc/self/status; 022 if
+                                     * that cannot be read) */
+
+    /* Blocking calls (with the stack thread running) */
+    uint64_t wait_spin_ns;          /* a caller that must wait first spins this long, re-checking,
+                                     * before sleeping in the kernel; 0: sleep at once; ignored
+                                     * on one CPU; default 10 us */
 
     /* Logging */
     enum ust_log_level log_level;   /* default UST_LOG_WARN */

@@ -43,6 +43,11 @@ struct ust_stack;
     X(TCP, TCPChallengeACK) X(TCP, TCPOFOQueue)   X(TCP, TCPOFODrop)            \
     X(TCP, TCPZeroWindowProbes) X(TCP, TCPAbortOnData) X(TCP, TCPAbortOnTimeout) \
     X(TCP, SyncookiesSent) X(TCP, SyncookiesRecv) X(TCP, SyncookiesFailed)      \
+    X(TCP, PAWSEstab)                                                           \
+    /* loss recovery (RFC 6675, RFC 6582, RFC 2883), Linux's names */           \
+    X(TCP, TCPSackRecovery) X(TCP, TCPRenoRecovery) X(TCP, TCPLostRetransmit)   \
+    X(TCP, TCPDSACKRecv)   X(TCP, TCPSACKRescue)  X(TCP, TCPFullUndo)           \
+    X(TCP, TCPLossProbes)  X(TCP, TCPSACKReorder)                               \
     /* Memory */                                                                \
     X(MEM, FbufAllocFails)
 

@@ -46,6 +46,7 @@ enum ust_trace_kind {
 enum ust_trace_timer {
     UST_TIMER_RTO, UST_TIMER_PERSIST, UST_TIMER_DELACK, UST_TIMER_KEEPALIVE,
     UST_TIMER_TIME_WAIT,
+    UST_TIMER_LOSS_PROBE,   /* tail loss probe (RFC 8985 7): before the RTO */
 };
 enum ust_trace_timer_op { UST_TIMER_SET, UST_TIMER_FIRE, UST_TIMER_STOP };
 

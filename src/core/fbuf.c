@@ -86,6 +86,9 @@ struct ust_fbuf *ust_fbuf_alloc(struct ust_stack *stack, size_t size)
     fb->flags = 0;
     fb->tstamp = 0;
     memset(&fb->cb, 0, sizeof(fb->cb));
+    fb->destructor = NULL;
+    fb->owner = NULL;
+    fb->charged = 0;
     return fb;
 
 fail:
@@ -97,6 +100,8 @@ void ust_fbuf_free(struct ust_stack *stack, struct ust_fbuf *fb)
 {
     if (!fb)
         return;
+    if (fb->destructor)
+        ust_fbuf_orphan(fb);    /* the sender's charge goes first */
     struct ust_fbpool *pool = &stack->fbpool;
     unsigned c = fb->size_class;
     pool->in_use_bytes -= fb->cap;

@@ -49,6 +49,13 @@ struct ust_fbuf {
         } dgram;
         uint64_t raw[3];
     } cb;
+    /* Send-buffer accounting (Linux skb->sk + skb->destructor, sock_wfree):
+     * a socket that charged this buffer to itself sets destructor, owner
+     * and the bytes charged; the destructor runs once, when the buffer is
+     * freed or orphaned. NULL for every other buffer. */
+    void (*destructor)(struct ust_fbuf *fb);
+    void *owner;
+    uint32_t charged;
 };
 
 /* A FIFO of buffers with byte and frame counts. */
@@ -63,6 +70,20 @@ struct ust_fbq {
  * memory limit is reached (counted in MEM.FbufAllocFails). */
 struct ust_fbuf *ust_fbuf_alloc(struct ust_stack *stack, size_t size);
 void ust_fbuf_free(struct ust_stack *stack, struct ust_fbuf *fb);
+/* Drops the sender's charge now (Linux skb_orphan): runs the destructor,
+ * if any, and forgets the owner. Loopback does this on transmit, as
+ * Linux's loopback_xmit, so a looped frame never holds its sender's
+ * buffer. */
+static inline void ust_fbuf_orphan(struct ust_fbuf *fb)
+{
+    void (*d)(struct ust_fbuf *) = fb->destructor;
+    if (d) {
+        fb->destructor = NULL;
+        d(fb);
+    }
+    fb->owner = NULL;
+    fb->charged = 0;
+}
 /* A copy of fb (data, len, flags, cb, l3 offset) in a new buffer. */
 struct ust_fbuf *ust_fbuf_clone(struct ust_stack *stack, const struct ust_fbuf *fb);
 

@@ -2,6 +2,7 @@
 #ifndef UST_CORE_UTIL_H
 #define UST_CORE_UTIL_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -29,6 +30,18 @@ static inline void ust_put_be16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)(v >> 
 static inline void ust_put_be32(uint8_t *p, uint32_t v)
 {
     p[0] = (uint8_t)(v >> 24); p[1] = (uint8_t)(v >> 16); p[2] = (uint8_t)(v >> 8); p[3] = (uint8_t)v;
+}
+
+/* A pause for spin loops (the CPU's spin-wait hint). */
+static inline void ust_cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield" ::: "memory");
+#else
+    atomic_signal_fence(memory_order_seq_cst);
+#endif
 }
 
 #endif

@@ -422,10 +422,14 @@ static int do_epoll_wait(struct ust_stack *stack, int epfd, struct epoll_event *
     ust_file_get(epf);          /* a close() from another thread must not free it */
     for (;;) {
         struct ust_wait_entry e = { .q = &epf->wq, .events = POLLIN | POLLRDNORM };
-        int rc = ep->rdl_first ? 0 : ust_rt_sleep(stack, &e, 1, deadline);
+        int rc = ep->rdl_first ? 0 : ust_rt_wait(stack, &e, 1, deadline, UST_RT_SIG_EINTR);
         n = epoll_transfer(ep, events, maxevents);
         if (n > 0 || rc == -ETIMEDOUT || !ust_rt_can_block(stack))
             break;
+        if (rc == -EINTR) {     /* never restarted (signal(7)) */
+            n = -EINTR;
+            break;
+        }
     }
     ust_file_put(epf);
     return n;

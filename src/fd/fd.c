@@ -1,5 +1,6 @@
 /* The descriptor table, file objects, and the calls that work on any
- * descriptor: ust_read, ust_write, ust_close, ust_fcntl, ust_ioctl.
+ * descriptor: ust_read, ust_write, ust_close, ust_fcntl, ust_ioctl,
+ * ust_lseek.
  *
  * POSIX rules: a new descriptor is the lowest free number (XSH 2.14), at most
  * cfg.max_fds of them (RLIMIT_NOFILE: EMFILE beyond), EBADF for anything that
@@ -11,14 +12,17 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
+#include <unistd.h>
 
 #include <ustack/fd.h>
 
 #include "runtime/runtime.h"
 #include "stack/stack_impl.h"
+#include "stack/trace.h"
 
 /* Linux caps one read or write at this many bytes (MAX_RW_COUNT). */
 #define UST_MAX_RW_COUNT ((size_t)(INT_MAX & ~4095))
@@ -154,6 +158,13 @@ static bool ready_anyway(struct ust_file *f, uint32_t events)
 ssize_t ust_file_wait_io(struct ust_file *f, uint32_t events, bool dontwait,
                          uint64_t timeout_ns, ust_file_try_fn try_fn, void *arg)
 {
+    return ust_file_wait_io_partial(f, events, dontwait, timeout_ns, try_fn, arg, NULL);
+}
+
+ssize_t ust_file_wait_io_partial(struct ust_file *f, uint32_t events, bool dontwait,
+                                 uint64_t timeout_ns, ust_file_try_fn try_fn, void *arg,
+                                 const size_t *done)
+{
     ssize_t r = try_fn(f, arg);
     if (r != -EAGAIN || !may_sleep(f, dontwait, timeout_ns) || ready_anyway(f, events))
         return r;
@@ -163,14 +174,31 @@ ssize_t ust_file_wait_io(struct ust_file *f, uint32_t events, bool dontwait,
     struct ust_wait_entry e = { .q = &f->wq, .events = events | POLLERR | POLLHUP };
     ust_file_get(f);    /* a close() from another thread must not free f under us */
     for (;;) {
-        bool timed_out = ust_rt_sleep(stack, &e, 1, deadline) == -ETIMEDOUT;
+        /* signal(7): SA_RESTART restarts these calls, except socket calls
+         * with a timeout set (SO_RCVTIMEO / SO_SNDTIMEO), which fail with
+         * EINTR; a call that already moved data returns its count, with
+         * or without SA_RESTART (fs/pipe.c pipe_write, tcp_sendmsg). */
+        bool restart = timeout_ns == UST_TIMEO_FOREVER && !(done && *done);
+        int rc = ust_rt_wait(stack, &e, 1, deadline,
+                             restart ? UST_RT_SIG_RESTART : UST_RT_SIG_EINTR);
         /* One more try even after the timeout: what arrived meanwhile counts. */
         r = try_fn(f, arg);
-        if (r != -EAGAIN || timed_out || !ust_rt_can_block(stack) || ready_anyway(f, events))
+        if (r == -EAGAIN && rc == -EINTR)
+            r = -EINTR;
+        if (r != -EAGAIN || rc == -ETIMEDOUT || !ust_rt_can_block(stack) ||
+            ready_anyway(f, events))
             break;
     }
     ust_file_put(f);
     return r;
+}
+
+/* ---- O_ASYNC ---------------------------------------------------------- */
+
+void ust_file_sigio(struct ust_file *f)
+{
+    if ((f->status_flags & O_ASYNC) && f->owner != 0)
+        kill(f->owner, SIGIO);     /* a negative owner is a process group */
 }
 
 /* ---- read / write ----------------------------------------------------- */
@@ -223,7 +251,9 @@ static ssize_t do_write(struct ust_stack *stack, int fd, const void *buf, size_t
 ssize_t ust_read(struct ust_stack *stack, int fd, void *buf, size_t len)
 {
     ust_rt_enter(stack);
+    ust_trace_call_enter(stack, "read", fd);
     ssize_t r = do_read(stack, fd, buf, len);
+    ust_trace_call_ret(stack, "read", fd, r);
     ust_rt_exit(stack);
     return ust_fd_ret(r);
 }
@@ -231,7 +261,9 @@ ssize_t ust_read(struct ust_stack *stack, int fd, void *buf, size_t len)
 ssize_t ust_write(struct ust_stack *stack, int fd, const void *buf, size_t len)
 {
     ust_rt_enter(stack);
+    ust_trace_call_enter(stack, "write", fd);
     ssize_t r = do_write(stack, fd, buf, len);
+    ust_trace_call_ret(stack, "write", fd, r);
     ust_rt_exit(stack);
     return ust_fd_ret(r);
 }
@@ -240,8 +272,11 @@ ssize_t ust_write(struct ust_stack *stack, int fd, const void *buf, size_t len)
 
 static int do_close(struct ust_stack *stack, int fd)
 {
-    if (!ust_fd_lookup(stack, fd))
+    struct ust_file *f = ust_fd_lookup(stack, fd);
+    if (!f)
         return -EBADF;
+    if (f->ops->flush)          /* filp_close(): on every close, before fput */
+        f->ops->flush(f);
     ust_file_put(slot_clear(&stack->fds, (unsigned)fd));
     return 0;
 }
@@ -249,7 +284,9 @@ static int do_close(struct ust_stack *stack, int fd)
 int ust_close(struct ust_stack *stack, int fd)
 {
     ust_rt_enter(stack);
+    ust_trace_call_enter(stack, "close", fd);
     int r = do_close(stack, fd);
+    ust_trace_call_ret(stack, "close", fd, r);
     ust_rt_exit(stack);
     return (int)ust_fd_ret(r);
 }
@@ -279,9 +316,20 @@ static int do_fcntl(struct ust_stack *stack, int fd, int cmd, long arg)
     case F_GETFL:
         return f->status_flags;
     case F_SETFL:
-        /* Only O_NONBLOCK is changeable here; other bits are ignored, as
-         * Linux ignores the access mode and creation flags. */
+        /* The access mode and creation flags are ignored, as Linux does;
+         * a file with a setfl op takes the bits it supports (pipes:
+         * O_DIRECT). Linux setfl(): O_DIRECT on a file that cannot do it is
+         * EINVAL. */
+        if (f->ops->setfl)
+            return f->ops->setfl(f, (int)arg);
+        if ((int)arg & O_DIRECT)
+            return -EINVAL;
         f->status_flags = (f->status_flags & ~O_NONBLOCK) | ((int)arg & O_NONBLOCK);
+        return 0;
+    case F_GETOWN:
+        return f->owner;
+    case F_SETOWN:          /* f_setown(): any pid or -pgid; 0 clears */
+        f->owner = (int)arg;
         return 0;
     case F_DUPFD:
         return do_dupfd(stack, f, arg, 0);
@@ -299,7 +347,7 @@ int ust_fcntl(struct ust_stack *stack, int fd, int cmd, ...)
 {
     long arg = 0;
     if (cmd == F_SETFD || cmd == F_SETFL || cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC ||
-        cmd == F_SETPIPE_SZ) {
+        cmd == F_SETPIPE_SZ || cmd == F_SETOWN) {
         va_list ap;
         va_start(ap, cmd);
         arg = va_arg(ap, int);
@@ -309,6 +357,26 @@ int ust_fcntl(struct ust_stack *stack, int fd, int cmd, ...)
     int r = do_fcntl(stack, fd, cmd, arg);
     ust_rt_exit(stack);
     return (int)ust_fd_ret(r);
+}
+
+/* ksys_lseek(): EBADF, then EINVAL for a bad whence, then the file's own
+ * rule (vfs_llseek: ESPIPE without FMODE_LSEEK). */
+static off_t do_lseek(struct ust_stack *stack, int fd, off_t offset, int whence)
+{
+    struct ust_file *f = ust_fd_lookup(stack, fd);
+    if (!f)
+        return -EBADF;
+    if (whence < SEEK_SET || whence > SEEK_HOLE)
+        return -EINVAL;
+    return f->ops->llseek ? f->ops->llseek(f, offset, whence) : -ESPIPE;
+}
+
+off_t ust_lseek(struct ust_stack *stack, int fd, off_t offset, int whence)
+{
+    ust_rt_enter(stack);
+    off_t r = do_lseek(stack, fd, offset, whence);
+    ust_rt_exit(stack);
+    return (off_t)ust_fd_ret(r);
 }
 
 static int do_ioctl(struct ust_stack *stack, int fd, unsigned long request, void *arg)

@@ -50,6 +50,17 @@ struct ust_file_ops {
      * timeouts, as sockets' recvmsg/sendmsg do): ust_read/ust_write call
      * them once instead of through ust_file_wait_io. */
     bool rw_waits;
+    /* lseek(2) (Linux f_op->llseek): the new offset or a negative errno.
+     * NULL: -ESPIPE, as Linux for pipes, FIFOs and sockets. */
+    off_t (*llseek)(struct ust_file *f, off_t offset, int whence);
+    /* Called on every close() of a descriptor of f, before the reference
+     * goes (Linux f_op->flush: also for a dup'd descriptor). May be NULL. */
+    void (*flush)(struct ust_file *f);
+    /* F_SETFL with the caller's new flags (Linux setfl()): the file takes
+     * the changeable bits it supports (O_NONBLOCK always) and returns 0 or a
+     * negative errno. NULL: only O_NONBLOCK changes, and O_DIRECT gives
+     * -EINVAL (Linux: no FMODE_CAN_ODIRECT). */
+    int (*setfl)(struct ust_file *f, int flags);
 };
 
 struct ust_file {
@@ -62,6 +73,9 @@ struct ust_file {
     uint64_t rcvtimeo_ns, sndtimeo_ns;
     struct ust_waitq wq;        /* sleepers waiting for this file to change */
     void *priv;                 /* the object behind it (socket, pipe end...) */
+    /* F_SETOWN: the process (> 0) or process group (< 0) that O_ASYNC
+     * signals go to; 0: none (Linux f_owner). */
+    int owner;
     /* epoll watches on this file (fd/epoll.c); removed when the last
      * reference goes, as Linux's eventpoll_release. */
     struct ust_epoll_watch *epoll_watches;
@@ -99,9 +113,22 @@ typedef ssize_t (*ust_file_try_fn)(struct ust_file *f, void *arg);
  * on f->wq for `events` (POLLIN for reads, POLLOUT for writes; POLLERR and
  * POLLHUP are added) between tries. It returns -EAGAIN instead of sleeping
  * when f is O_NONBLOCK, `dontwait` (MSG_DONTWAIT), or no stack thread runs;
- * and once timeout_ns (UST_TIMEO_FOREVER: none) has passed since the call. */
+ * and once timeout_ns (UST_TIMEO_FOREVER: none) has passed since the call.
+ * -EINTR when a signal handler interrupts the wait: restarted instead when
+ * the handler has SA_RESTART and there is no timeout (signal(7)). */
 ssize_t ust_file_wait_io(struct ust_file *f, uint32_t events, bool dontwait,
                          uint64_t timeout_ns, ust_file_try_fn try_fn, void *arg);
+/* The same for a transfer that counts its progress in *done (bytes moved
+ * so far by this call): once *done > 0 a signal ends the wait (-EINTR)
+ * even with SA_RESTART, and the caller returns *done. */
+ssize_t ust_file_wait_io_partial(struct ust_file *f, uint32_t events, bool dontwait,
+                                 uint64_t timeout_ns, ust_file_try_fn try_fn, void *arg,
+                                 const size_t *done);
+
+/* O_ASYNC (Linux kill_fasync / send_sigio): sends SIGIO to f's F_SETOWN
+ * owner when f is O_ASYNC and has one. The signal is sent with the stack
+ * lock held: a handler must not call into the same stack. */
+void ust_file_sigio(struct ust_file *f);
 
 /* Converts an internal result (>= 0 or -errno) to the public convention:
  * -1 with errno set. */

@@ -72,7 +72,7 @@ static int poll_sleep(struct ust_stack *stack, struct pollfd *fds, nfds_t nfds,
         };
         pw->n++;
     }
-    int rc = ust_rt_sleep(stack, pw->entries, pw->n, deadline);
+    int rc = ust_rt_wait(stack, pw->entries, pw->n, deadline, UST_RT_SIG_EINTR);
     for (unsigned i = 0; i < pw->n; i++)
         ust_file_put(pw->files[i]);
     return rc;
@@ -102,6 +102,10 @@ static int do_poll(struct ust_stack *stack, struct pollfd *fds, nfds_t nfds, int
         count = poll_scan(stack, fds, nfds);
         if (count > 0 || rc == -ETIMEDOUT || !ust_rt_can_block(stack))
             break;
+        if (rc == -EINTR) {     /* never restarted (signal(7)) */
+            count = -EINTR;
+            break;
+        }
     }
 out:
     if (pw.entries != entries_buf) {

@@ -7,7 +7,9 @@
  * a writer generation to appear (w_counter changes), and vice versa, unless
  * O_NONBLOCK (then O_WRONLY without a reader is ENXIO) or O_RDWR. Without a
  * stack thread nothing could come along during the wait, so a blocking open
- * behaves as a non-blocking one. */
+ * behaves as a non-blocking one. A FIFO's mode is masked by the umask
+ * (cfg.ipc_umask) at mkfifo, and an open needs the mode's read / write bits
+ * for the caller's current credentials (EACCES; no root override). */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -15,17 +17,21 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <ustack/ipc.h>
 
 #include "fd/fd.h"
+#include "ipc/ipc.h"
 #include "ipc/pipe_impl.h"
 #include "runtime/runtime.h"
 #include "stack/stack_impl.h"
 
 struct ust_fifo_node {
     char *path;
-    mode_t mode;
+    mode_t mode;                /* after the umask */
+    uid_t uid;                  /* the creator's effective ids (mknod) */
+    gid_t gid;
     struct ust_pipe *pipe;      /* NULL while nobody has it open */
     struct ust_fifo_node *next;
 };
@@ -103,7 +109,7 @@ static unsigned fifo_max(const struct ust_stack *stack)
 
 /* ---- mkfifo / unlink -------------------------------------------------- */
 
-static int do_mkfifo(struct ust_stack *stack, const char *path, mode_t mode)
+static int do_mkfifo(struct ust_stack *stack, const char *path, mode_t mode, mode_t cmask)
 {
     struct ust_fifo_ns *ns = stack->ipc.fifo;
     if (*node_find(ns, path))
@@ -115,7 +121,9 @@ static int do_mkfifo(struct ust_stack *stack, const char *path, mode_t mode)
         free(n);
         return -ENOMEM;
     }
-    n->mode = mode & 07777;
+    n->mode = mode & 07777 & ~cmask;    /* mkfifo(3): mode & ~umask */
+    n->uid = geteuid();
+    n->gid = getegid();
     n->next = ns->head;
     ns->head = n;
     ns->count++;
@@ -127,8 +135,9 @@ int ust_mkfifo(struct ust_stack *stack, const char *path, mode_t mode)
     int r = path_check(path);
     if (r)
         return (int)ust_fd_ret(r);
+    mode_t cmask = ust_ipc_umask(stack);       /* may read /proc: before the lock */
     ust_rt_enter(stack);
-    r = do_mkfifo(stack, path, mode);
+    r = do_mkfifo(stack, path, mode, cmask);
     ust_rt_exit(stack);
     return (int)ust_fd_ret(r);
 }
@@ -160,15 +169,19 @@ int ust_unlink(struct ust_stack *stack, const char *path)
 /* ---- open ------------------------------------------------------------- */
 
 /* Waits until *counter moves away from `seen` (a partner opened), the
- * stack thread stops, or nothing can wake us. True when a partner came. */
-static bool wait_for_partner(struct ust_stack *stack, struct ust_pipe *p,
-                             const unsigned *counter, unsigned seen)
+ * stack thread stops, or nothing can wake us: 0 when a partner came,
+ * -EINTR when a signal handler interrupted the wait (restarted instead with
+ * SA_RESTART, signal(7); fs/pipe.c wait_for_partner), else -EAGAIN. */
+static int wait_for_partner(struct ust_stack *stack, struct ust_pipe *p,
+                            const unsigned *counter, unsigned seen)
 {
     while (*counter == seen && ust_rt_can_block(stack)) {
         struct ust_wait_entry e = { .q = &p->open_wq, .events = UST_WAKE_ALL };
-        ust_rt_sleep(stack, &e, 1, UST_RT_FOREVER);
+        if (ust_rt_wait(stack, &e, 1, UST_RT_FOREVER, UST_RT_SIG_RESTART) == -EINTR &&
+            *counter == seen)
+            return -EINTR;
     }
-    return *counter != seen;
+    return *counter != seen ? 0 : -EAGAIN;
 }
 
 /* fifo(7) rules once the file exists (it already counts as reader and/or
@@ -182,15 +195,20 @@ static int fifo_open_rules(struct ust_stack *stack, struct ust_file *f)
     case O_RDONLY:
         if (p->writers == 0) {
             unsigned seen = p->w_counter;
+            int err = nonblock ? -EAGAIN : wait_for_partner(stack, p, &p->w_counter, seen);
+            if (err == -EINTR)
+                return err;
             /* Suppress POLLHUP until a writer has come (fs/pipe.c). */
-            if (nonblock || !wait_for_partner(stack, p, &p->w_counter, seen))
+            if (err)
                 o->w_seen = seen;
         }
         return 0;
     case O_WRONLY:
-        if (p->readers == 0 &&
-            (nonblock || !wait_for_partner(stack, p, &p->r_counter, p->r_counter)))
-            return -ENXIO;
+        if (p->readers == 0) {
+            int err = nonblock ? -EAGAIN : wait_for_partner(stack, p, &p->r_counter, p->r_counter);
+            if (err)
+                return err == -EINTR ? err : -ENXIO;
+        }
         return 0;
     default:
         return 0;       /* O_RDWR: Linux opens at once */
@@ -204,12 +222,16 @@ static int do_open(struct ust_stack *stack, const char *path, int flags)
         return (flags & O_CREAT) ? -EOPNOTSUPP : -ENOENT;
     if ((flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL))
         return -EEXIST;
+    /* open(2): the mode's bits for the caller's class (no root override). */
+    if (!ust_ipc_perm_ok(n->uid, n->uid, n->gid, n->gid, n->mode, ust_ipc_open_want(flags)))
+        return -EACCES;
     if (stack->fds.used >= stack->fds.size)
         return -EMFILE;
     struct ust_pipe *p = n->pipe;
     if (!p) {
-        if (!(p = ust_pipe_alloc(stack, false)))
-            return -ENOMEM;
+        int err;
+        if (!(p = ust_pipe_alloc(stack, false, &err)))
+            return -ENOMEM;     /* Linux fifo_open, also at pipe-user-pages-hard */
         p->node = n;
         n->pipe = p;
     }

@@ -12,6 +12,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -21,14 +22,18 @@
 
 #include "core/util.h"
 #include "fd/fd.h"
+#include "ipc/ipc.h"
 #include "ipc/mq_internal.h"
 #include "ipc/mq_wait.h"
 #include "runtime/notify.h"
 #include "runtime/runtime.h"
 #include "stack/stack_impl.h"
+#include "stack/trace.h"
 
 /* NAME_MAX characters after the slash (mq_overview(7)). */
 #define UST_MQ_NAME_MAX 255
+/* Size of a queue file and of its status line buffer (Linux FILENT_SIZE). */
+#define UST_MQ_FILENT_SIZE 80
 
 struct mq_ref {                 /* one queued message */
     uint32_t prio;
@@ -59,11 +64,14 @@ struct ust_mq {
     struct mq_desc *descs;      /* open descriptions (poll wakeups) */
     struct mq_desc *notify_owner;   /* NULL: no registration */
     struct ust_rt_notify notify;
+    pid_t notify_pid;           /* the registering process (NOTIFY_PID) */
+    size_t qsize;               /* bytes of message text queued (QSIZE) */
 };
 
 struct mq_desc {                /* an open description: ust_file->priv */
     struct ust_mq *q;
     struct ust_file *f;
+    off_t pos;                  /* file position in the status line */
     struct mq_desc *next, *prev;
 };
 
@@ -71,8 +79,6 @@ struct ust_mq_ns {
     struct ust_mq *named;
     unsigned nqueues;           /* alive, named or not (queues_max) */
     size_t reserved;            /* bytes reserved by all of them */
-    uid_t euid;                 /* the caller's credentials, read once */
-    gid_t egid;
 };
 
 /* ---- Queue objects ---------------------------------------------------- */
@@ -144,8 +150,6 @@ int ust_mq_init(struct ust_stack *stack)
     struct ust_mq_ns *ns = calloc(1, sizeof(*ns));
     if (!ns)
         return -ENOMEM;
-    ns->euid = geteuid();
-    ns->egid = getegid();
     stack->ipc.mq = ns;
     return 0;
 }
@@ -281,6 +285,7 @@ static long mq_try_send(void *ctx)
     bool was_empty = q->n == 0;
     q->heap[q->n] = (struct mq_ref){ op->prio, (uint32_t)op->len, q->seq++, slot };
     heap_up(q->heap, q->n++);
+    q->qsize += op->len;
     if (was_empty)
         mq_maybe_notify(q, op->notify);
     mq_wake_receiver(q);
@@ -300,6 +305,7 @@ static long mq_try_receive(void *ctx)
         memcpy(op->buf, q->text + (size_t)m.slot * (size_t)q->msgsize, m.len);
     op->prio = m.prio;
     heap_remove(q, (unsigned)i);
+    q->qsize -= m.len;
     q->free_slots[q->nfree++] = m.slot;
     mq_wake_sender(q);
     mq_wake_files(q, POLLOUT | POLLWRNORM);
@@ -329,6 +335,75 @@ static uint32_t mq_file_poll(struct ust_file *f)
     return ev;
 }
 
+/* /dev/mqueue's status line (Linux mqueue_read_file). */
+static size_t mq_status_line(const struct ust_mq *q, char *buf, size_t size)
+{
+    bool reg = q->notify_owner != NULL;
+    int n = snprintf(buf, size, "QSIZE:%-10zu NOTIFY:%-5d SIGNO:%-5d NOTIFY_PID:%-6d\n",
+                     q->qsize, reg ? q->notify.notify : 0,
+                     reg && q->notify.notify == SIGEV_SIGNAL ? q->notify.signo : 0,
+                     reg ? (int)q->notify_pid : 0);
+    return n < 0 ? 0 : UST_MIN((size_t)n, size - 1);
+}
+
+/* read(2) of a queue descriptor gives the status line from the file
+ * position, never a message (simple_read_from_buffer). */
+static ssize_t mq_file_read(struct ust_file *f, void *buf, size_t len)
+{
+    struct mq_desc *d = f->priv;
+    char line[UST_MQ_FILENT_SIZE];
+    size_t avail = mq_status_line(d->q, line, sizeof(line));
+    if (d->pos < 0)
+        return -EINVAL;
+    if ((uint64_t)d->pos >= avail)
+        return 0;
+    size_t n = UST_MIN(len, avail - (size_t)d->pos);
+    memcpy(buf, line + d->pos, n);
+    d->pos += (off_t)n;
+    return (ssize_t)n;
+}
+
+/* lseek(2) (Linux default_llseek; the inode's size is FILENT_SIZE). */
+static off_t mq_file_llseek(struct ust_file *f, off_t offset, int whence)
+{
+    struct mq_desc *d = f->priv;
+    const off_t size = UST_MQ_FILENT_SIZE;
+    switch (whence) {
+    case SEEK_END:
+        offset += size;
+        break;
+    case SEEK_CUR:
+        if (offset == 0)
+            return d->pos;
+        offset += d->pos;
+        break;
+    case SEEK_DATA:
+        if (offset >= size)
+            return -ENXIO;
+        break;
+    case SEEK_HOLE:
+        if (offset >= size)
+            return -ENXIO;
+        offset = size;
+        break;
+    default:
+        break;
+    }
+    if (offset < 0)
+        return -EINVAL;
+    d->pos = offset;
+    return offset;
+}
+
+/* Every close by the registering process of a descriptor of the queue
+ * removes its notification (Linux mqueue_flush_file; here every caller is
+ * that process). */
+static void mq_file_flush(struct ust_file *f)
+{
+    struct mq_desc *d = f->priv;
+    d->q->notify_owner = NULL;
+}
+
 static void mq_file_release(struct ust_file *f)
 {
     struct mq_desc *d = f->priv;
@@ -347,8 +422,11 @@ static void mq_file_release(struct ust_file *f)
 
 static const struct ust_file_ops mq_file_ops = {
     .name = "mqueue",
+    .read = mq_file_read,
     .poll = mq_file_poll,
     .release = mq_file_release,
+    .llseek = mq_file_llseek,
+    .flush = mq_file_flush,
 };
 
 static struct mq_desc *mq_lookup(struct ust_stack *stack, int mqd, struct ust_file **fp)
@@ -407,7 +485,9 @@ static long do_send(struct ust_stack *stack, int mqd, const char *msg, size_t le
     struct mq_op op = { .q = d->q, .buf = (char *)msg, .len = len, .prio = prio, .notify = notify };
     ust_file_get(f);
     long r = ust_mqw_wait(stack, &d->q->senders, &dl, bad, f->status_flags & O_NONBLOCK, -EAGAIN,
-                          0, 0, mq_try_send, mq_pass_sender, &op);
+                          UST_RT_SIG_RESTART, 0, 0, mq_try_send, mq_pass_sender, &op);
+    if (r >= 0)
+        ust_trace_ipc(stack, UST_IPC_WRITE, "mq", mqd, len, prio, d->q->n);
     ust_file_put(f);
     return r;
 }
@@ -429,8 +509,10 @@ static long do_receive(struct ust_stack *stack, int mqd, char *msg, size_t len, 
     struct mq_op op = { .q = d->q, .buf = msg, .len = len, .lo = lo, .hi = hi };
     bool nowait = dontwait || (f->status_flags & O_NONBLOCK);
     ust_file_get(f);
-    long r = ust_mqw_wait(stack, &d->q->receivers, &dl, bad, nowait, -EAGAIN, lo, hi,
-                          mq_try_receive, mq_pass_receiver, &op);
+    long r = ust_mqw_wait(stack, &d->q->receivers, &dl, bad, nowait, -EAGAIN,
+                          UST_RT_SIG_RESTART, lo, hi, mq_try_receive, mq_pass_receiver, &op);
+    if (r >= 0)
+        ust_trace_ipc(stack, UST_IPC_READ, "mq", mqd, (size_t)r, op.prio, d->q->n);
     ust_file_put(f);
     if (r >= 0 && prio)
         *prio = op.prio;
@@ -527,32 +609,6 @@ static int name_check(const char *name)
     return 0;
 }
 
-/* ipcperms()/inode_permission with the owner/group/other bits of mode;
- * `want` is 4 (read), 2 (write) or both. No capability overrides. */
-static bool perm_ok(const struct ust_mq_ns *ns, uid_t uid, gid_t gid, mode_t mode, unsigned want)
-{
-    unsigned granted;
-    if (ns->euid == uid)
-        granted = (mode >> 6) & 7;
-    else if (ns->egid == gid)
-        granted = (mode >> 3) & 7;
-    else
-        granted = mode & 7;
-    return (want & ~granted) == 0;
-}
-
-static unsigned accmode_want(int oflag)
-{
-    switch (oflag & O_ACCMODE) {
-    case O_RDONLY:
-        return 4;
-    case O_WRONLY:
-        return 2;
-    default:
-        return 6;
-    }
-}
-
 static int mq_create(struct ust_stack *stack, const char *name, mode_t mode,
                      const struct mq_attr *attr, struct ust_mq **out)
 {
@@ -575,8 +631,8 @@ static int mq_create(struct ust_stack *stack, const char *name, mode_t mode,
     if (!q)
         return -ENOMEM;
     strcpy(q->name, name + 1);
-    q->uid = ns->euid;
-    q->gid = ns->egid;
+    q->uid = geteuid();
+    q->gid = getegid();
     q->mode = mode & 0777;
     q->reserved = bytes;
     q->named = true;
@@ -615,6 +671,7 @@ static int mq_open_file(struct ust_stack *stack, struct ust_mq *q, int oflag)
 static int do_open(struct ust_stack *stack, const char *name, int oflag, mode_t mode,
                    const struct mq_attr *attr)
 {
+    /* mode is already masked by the umask (mq_open(3)). */
     int err = name_check(name);
     if (err)
         return err;
@@ -627,7 +684,9 @@ static int do_open(struct ust_stack *stack, const char *name, int oflag, mode_t 
     if (q) {
         if ((oflag & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL))
             return -EEXIST;
-        if (!perm_ok(stack->ipc.mq, q->uid, q->gid, q->mode, accmode_want(oflag)))
+        /* inode_permission: the mode's bits for the caller's current
+         * credentials (no root override). */
+        if (!ust_ipc_perm_ok(q->uid, q->uid, q->gid, q->gid, q->mode, ust_ipc_open_want(oflag)))
             return -EACCES;
     } else {
         if (!(oflag & O_CREAT))
@@ -652,6 +711,7 @@ int ust_mq_open(struct ust_stack *stack, const char *name, int oflag, ...)
         mode = (mode_t)va_arg(ap, int);
         attr = va_arg(ap, const struct mq_attr *);
         va_end(ap);
+        mode &= ~ust_ipc_umask(stack);      /* may read /proc: before the lock */
     }
     ust_rt_enter(stack);
     int r = do_open(stack, name, oflag, mode, attr);
@@ -672,8 +732,9 @@ static int do_unlink(struct ust_stack *stack, const char *name)
     struct ust_mq *q = ns_find(stack->ipc.mq, name + 1);
     if (!q)
         return -ENOENT;
-    /* /dev/mqueue is sticky: only the owner may remove a name. */
-    if (stack->ipc.mq->euid != q->uid)
+    /* /dev/mqueue is sticky: only the owner may remove a name (Linux gives
+     * EPERM, which glibc's mq_unlink turns into EACCES). */
+    if (geteuid() != q->uid)
         return -EACCES;
     ns_remove(stack, q);
     return 0;
@@ -781,6 +842,7 @@ static int do_notify(struct ust_stack *stack, int mqd, const struct sigevent *se
         }
     }
     q->notify_owner = d;
+    q->notify_pid = getpid();
     return 0;
 }
 

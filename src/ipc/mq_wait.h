@@ -88,17 +88,17 @@ static inline void ust_mqw_wake_all(struct ust_mqw_list *l)
 }
 
 /* Links s (at the head when it had been woken before: it keeps its turn)
- * and sleeps once until woken or `until` (CLOCK_MONOTONIC ns). Returns 0 or
- * -ETIMEDOUT; s is unlinked on return. */
+ * and sleeps once until woken, `until` (CLOCK_MONOTONIC ns) or a signal
+ * (per sig). Returns 0, -ETIMEDOUT or -EINTR; s is unlinked on return. */
 static inline int ust_mqw_sleep(struct ust_stack *stack, struct ust_mqw_list *l,
-                                struct ust_mqw_sleeper *s, uint64_t until)
+                                struct ust_mqw_sleeper *s, uint64_t until, enum ust_rt_sig sig)
 {
     bool again = s->woken;
     s->woken = false;
     ust_waitq_init(&s->wq);
     ust_mqw_link(l, s, again);
     struct ust_wait_entry e = { .q = &s->wq, .events = UST_WAKE_ALL };
-    int rc = ust_rt_sleep(stack, &e, 1, until);
+    int rc = ust_rt_wait(stack, &e, 1, until, sig);
     ust_mqw_unlink(l, s);
     return rc;
 }
@@ -112,12 +112,14 @@ typedef void (*ust_mqw_pass_fn)(void *ctx);
  * between tries. When the call would block: `would_block` (-EAGAIN or
  * -ENOMSG) at once when nowait or when no stack thread runs; -EINVAL when
  * bad_timeout (POSIX checks the timeout only when the call would block);
- * -ETIMEDOUT once the deadline dl has passed. match_a/b go into the
- * sleeper for the waker's matching rule. The caller keeps the queue
- * alive while this sleeps. */
+ * -ETIMEDOUT once the deadline dl has passed; -EINTR when a signal handler
+ * interrupts the wait (sig: UST_RT_SIG_RESTART for POSIX queues, restarted
+ * with SA_RESTART; UST_RT_SIG_EINTR for System V, never restarted;
+ * signal(7)). match_a/b go into the sleeper for the waker's matching rule.
+ * The caller keeps the queue alive while this sleeps. */
 static inline long ust_mqw_wait(struct ust_stack *stack, struct ust_mqw_list *l,
                                 const struct ust_rt_deadline *dl, bool bad_timeout, bool nowait,
-                                long would_block, long match_a, long match_b,
+                                long would_block, enum ust_rt_sig sig, long match_a, long match_b,
                                 ust_mqw_try_fn try_fn, ust_mqw_pass_fn pass, void *ctx)
 {
     long r = try_fn(ctx);
@@ -133,10 +135,14 @@ static inline long ust_mqw_wait(struct ust_stack *stack, struct ust_mqw_list *l,
         return would_block;
     struct ust_mqw_sleeper sl = { .woken = false, .a = match_a, .b = match_b };
     for (;;) {
-        ust_mqw_sleep(stack, l, &sl, ust_rt_deadline_sleep_until(dl));
+        int rc = ust_mqw_sleep(stack, l, &sl, ust_rt_deadline_sleep_until(dl), sig);
         r = try_fn(ctx);
         if (r != -EAGAIN)
             break;
+        if (rc == -EINTR) {
+            r = -EINTR;
+            break;
+        }
         if (ust_rt_deadline_passed(dl)) {
             r = -ETIMEDOUT;
             break;

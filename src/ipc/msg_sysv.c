@@ -20,11 +20,13 @@
 
 #include "core/util.h"
 #include "fd/fd.h"
+#include "ipc/ipc.h"
 #include "ipc/mq_internal.h"
 #include "ipc/mq_wait.h"
 #include "runtime/notify.h"
 #include "runtime/runtime.h"
 #include "stack/stack_impl.h"
+#include "stack/trace.h"
 
 /* Linux's IPCMNI: identifiers are index + IPCMNI * sequence. */
 #define UST_MSG_IPCMNI 32768
@@ -68,10 +70,8 @@ struct ust_msg_ns {
     unsigned short *seqs;       /* next sequence per slot */
     unsigned cap, used;
     size_t pool;                /* message bytes allocated (cfg.msgpool) */
-    /* The caller's credentials and pid, read once when the stack is made
-     * (three system calls per operation otherwise). */
-    uid_t euid;
-    gid_t egid;
+    /* The caller's pid, read once when the stack is made (msg_lspid,
+     * msg_lrpid). Credentials are read at each call (ipc_cred.c). */
     pid_t pid;
 };
 
@@ -203,8 +203,6 @@ int ust_msg_init(struct ust_stack *stack)
     struct ust_msg_ns *ns = calloc(1, sizeof(*ns));
     if (!ns)
         return -ENOMEM;
-    ns->euid = geteuid();
-    ns->egid = getegid();
     ns->pid = getpid();
     stack->ipc.msg = ns;
     return 0;
@@ -308,25 +306,19 @@ static struct ust_msq *ns_find_key(struct ust_stack *stack, key_t key)
     return NULL;
 }
 
-/* ipcperms(): requested rwx bits (octal 4/2) of the caller's class. No
- * CAP_IPC_OWNER override. */
+/* ipcperms(): requested rwx bits (octal 4/2) of the caller's class, for
+ * the caller's current credentials. No CAP_IPC_OWNER override. */
 static bool q_perm(const struct ust_stack *stack, const struct ust_msq *q, unsigned want)
 {
-    uid_t euid = stack->ipc.msg->euid;
-    gid_t egid = stack->ipc.msg->egid;
-    unsigned granted;
-    if (euid == q->uid || euid == q->cuid)
-        granted = (q->mode >> 6) & 7;
-    else if (egid == q->gid || egid == q->cgid)
-        granted = (q->mode >> 3) & 7;
-    else
-        granted = q->mode & 7;
-    return (want & ~granted) == 0;
+    (void)stack;
+    return ust_ipc_perm_ok(q->uid, q->cuid, q->gid, q->cgid, q->mode, want);
 }
 
+/* ipcctl_obtain_check(): the owner or the creator (no CAP_SYS_ADMIN). */
 static bool q_owner(const struct ust_stack *stack, const struct ust_msq *q)
 {
-    uid_t euid = stack->ipc.msg->euid;
+    (void)stack;
+    uid_t euid = geteuid();
     return euid == q->uid || euid == q->cuid;
 }
 
@@ -346,8 +338,8 @@ static int q_create(struct ust_stack *stack, key_t key, int msgflg)
     q->id = idx + UST_MSG_IPCMNI * (int)q->seq;
     q->refs = 1;
     q->key = key;
-    q->uid = q->cuid = ns->euid;
-    q->gid = q->cgid = ns->egid;
+    q->uid = q->cuid = geteuid();
+    q->gid = q->cgid = getegid();
     q->mode = (mode_t)(msgflg & 0777);
     q->qbytes = stack->cfg.msgmnb;
     q->ctime = wall_seconds();
@@ -393,6 +385,10 @@ static long try_send(void *ctx)
     struct ust_msq *q = op->q;
     if (q->removed)
         return -EIDRM;
+    /* do_msgsnd checks on every pass: IPC_SET may have taken write
+     * permission away while the caller slept. */
+    if (!q_perm(op->stack, q, 2))
+        return -EACCES;
     if (!q_fits(q, op->m->len))
         return -EAGAIN;
     q_link_msg(q, op->m);
@@ -426,8 +422,6 @@ static long do_msgsnd(struct ust_stack *stack, int msqid, const void *msgp, size
     struct ust_msq *q = ns_lookup(stack, msqid);
     if (!q)
         return -EINVAL;
-    if (!q_perm(stack, q, 2))
-        return -EACCES;
     struct ust_msg_ns *ns = stack->ipc.msg;
     if (ns->pool > stack->cfg.msgpool || msgsz > stack->cfg.msgpool - ns->pool)
         return -ENOMEM;
@@ -443,7 +437,9 @@ static long do_msgsnd(struct ust_stack *stack, int msqid, const void *msgp, size
     struct ust_rt_deadline dl = { UST_DL_NONE, 0 };
     q->refs++;
     long r = ust_mqw_wait(stack, &q->senders, &dl, false, msgflg & IPC_NOWAIT, -EAGAIN,
-                          (long)msgsz, 0, try_send, pass_send, &op);
+                          UST_RT_SIG_EINTR, (long)msgsz, 0, try_send, pass_send, &op);
+    if (r >= 0)
+        ust_trace_ipc(stack, UST_IPC_WRITE, "msg", msqid, msgsz, mtype, q->qnum);
     if (op.m)
         msg_free(stack, op.m);
     q_put(stack, q);
@@ -475,6 +471,8 @@ static long try_receive(void *ctx)
     struct ust_msq *q = op->q;
     if (q->removed)
         return -EIDRM;
+    if (!q_perm(op->stack, q, 4))      /* do_msgrcv: on every pass, too */
+        return -EACCES;
     struct msg_msg *m = q_find(q, op->msgtyp, op->flags);
     if (!m)
         return -EAGAIN;
@@ -514,13 +512,16 @@ static long do_msgrcv(struct ust_stack *stack, int msqid, void *msgp, size_t msg
     struct ust_msq *q = ns_lookup(stack, msqid);
     if (!q)
         return -EINVAL;
-    if (!q_perm(stack, q, 4))
-        return -EACCES;
     struct rcv_op op = { stack, q, msgp, msgsz, msgtyp, msgflg };
     struct ust_rt_deadline dl = { UST_DL_NONE, 0 };
     q->refs++;
-    long r = ust_mqw_wait(stack, &q->receivers, &dl, false, msgflg & IPC_NOWAIT, -ENOMSG, msgtyp,
-                          msgflg, try_receive, pass_receive, &op);
+    long r = ust_mqw_wait(stack, &q->receivers, &dl, false, msgflg & IPC_NOWAIT, -ENOMSG,
+                          UST_RT_SIG_EINTR, msgtyp, msgflg, try_receive, pass_receive, &op);
+    if (r >= 0) {
+        long type;
+        memcpy(&type, msgp, sizeof(type));
+        ust_trace_ipc(stack, UST_IPC_READ, "msg", msqid, (size_t)r, type, q->qnum);
+    }
     q_put(stack, q);
     return r;
 }
@@ -564,11 +565,17 @@ static int q_set(struct ust_stack *stack, struct ust_msq *q, const struct msqid_
         return -EPERM;
     if (ds->msg_qbytes > stack->cfg.msgmnb)
         return -EPERM;
+    /* ipc_update_perm(): an id that maps to no user or group is EINVAL. */
+    if (ds->msg_perm.uid == (uid_t)-1 || ds->msg_perm.gid == (gid_t)-1)
+        return -EINVAL;
     q->uid = ds->msg_perm.uid;
     q->gid = ds->msg_perm.gid;
     q->mode = (q->mode & ~0777u) | (ds->msg_perm.mode & 0777u);
     q->qbytes = ds->msg_qbytes;
     q->ctime = wall_seconds();
+    /* expunge_all(-EAGAIN): blocked receivers check their permission
+     * again; ss_wakeup: senders whose messages now fit. */
+    ust_mqw_wake_all(&q->receivers);
     q_wake_senders(q);      /* room may have grown */
     q_wake_files(q, POLLOUT | POLLWRNORM);
     return 0;

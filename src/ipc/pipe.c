@@ -23,9 +23,20 @@
  *    when no writer is left and this open has seen one; write side POLLOUT
  *    when a PIPE_BUF write would succeed, POLLERR when no reader is left.
  *  - O_DIRECT (packet mode): each write of up to PIPE_BUF bytes is one
- *    packet (larger writes are split), a read returns at most one packet
- *    and discards what did not fit. Packet mode is fixed at creation
- *    (F_SETFL cannot toggle it). */
+ *    packet (larger writes are split), a read ends at a packet and
+ *    discards what of it did not fit. As in Linux, the mode belongs to
+ *    the writer's open file and F_SETFL switches it; stream bytes and
+ *    packets may then share the pipe, and a write's first (len % 4096)
+ *    bytes join a partly filled stream page at the tail even from a
+ *    packet writer (Linux pipe_write's merge).
+ *  - O_ASYNC (F_SETFL) with an F_SETOWN owner: SIGIO to the readers'
+ *    owners on every write try, to the writers' owners on every read try,
+ *    and to both when the last reader or writer goes (Linux kill_fasync
+ *    in pipe_write, pipe_read, pipe_release). Plain SIGIO: no F_SETSIG.
+ *  - pipe-user-pages-hard (cfg.pipe_user_pages_hard, 0 = off): a pipe
+ *    that would pass it is refused (pipe: ENFILE; FIFO open: ENOMEM) and
+ *    F_SETPIPE_SZ cannot grow past it (EPERM), as Linux alloc_pipe_info
+ *    and pipe_set_size. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -41,8 +52,13 @@
 #include "ipc/pipe_impl.h"
 #include "runtime/runtime.h"
 #include "stack/stack_impl.h"
+#include "stack/trace.h"
 
 /* ---- The pipe object -------------------------------------------------- */
+
+/* A segment's length, and the flag marking it a packet. */
+#define UST_PIPE_SEG_PACKET 0x80000000u
+#define UST_PIPE_SEG_LEN(x) ((x) & ~UST_PIPE_SEG_PACKET)
 
 static size_t pipe_max_size(const struct ust_stack *stack)
 {
@@ -56,11 +72,65 @@ static bool pages_over_soft_limit(const struct ust_stack *stack, uint64_t more)
     return soft && stack->ipc.pipe_pages + more > soft;
 }
 
-struct ust_pipe *ust_pipe_alloc(struct ust_stack *stack, bool packet)
+/* ... or pipe-user-pages-hard (Linux too_many_pipe_buffers_hard; 0 = off)? */
+static bool pages_over_hard_limit(const struct ust_stack *stack, uint64_t more)
 {
-    struct ust_pipe *p = calloc(1, sizeof(*p));
-    if (!p)
-        return NULL;
+    uint64_t hard = stack->cfg.pipe_user_pages_hard;
+    return hard && stack->ipc.pipe_pages + more > hard;
+}
+
+/* Segments for packet mode: room for every packet a capacity of `slots`
+ * pages holds, and for a stream run before, between and after them. */
+static unsigned seg_ring_size(unsigned slots)
+{
+    return 2 * slots + 1;
+}
+
+static uint32_t *seg_at(struct ust_pipe *p, unsigned i)
+{
+    return &p->seg[(p->seg_head + i) % p->seg_max];
+}
+
+static void seg_push(struct ust_pipe *p, uint32_t len, bool packet)
+{
+    *seg_at(p, p->seg_count++) = len | (packet ? UST_PIPE_SEG_PACKET : 0);
+    if (packet)
+        p->pkt_count++;
+}
+
+static void seg_pop(struct ust_pipe *p)
+{
+    if (p->seg[p->seg_head] & UST_PIPE_SEG_PACKET)
+        p->pkt_count--;
+    p->seg_head = (p->seg_head + 1) % p->seg_max;
+    p->seg_count--;
+}
+
+/* The first packet writer: from now on the ring is described by segments
+ * (the bytes already there are one stream run). Stream writes keep
+ * tail_fill up to date before too. */
+static int pipe_segments_on(struct ust_pipe *p)
+{
+    if (p->packet)
+        return 0;
+    unsigned slots = (unsigned)(p->cap / UST_PIPE_PAGE);
+    p->seg = calloc(seg_ring_size(slots), sizeof(*p->seg));
+    if (!p->seg)
+        return -ENOMEM;
+    p->seg_max = seg_ring_size(slots);
+    p->seg_head = p->seg_count = 0;
+    p->pkt_slots = slots;
+    p->pkt_count = 0;
+    size_t used = ust_ring_used(&p->ring);
+    if (used > 0)
+        seg_push(p, (uint32_t)used, false);     /* tail_fill is kept up to date */
+    p->packet = true;
+    return 0;
+}
+
+struct ust_pipe *ust_pipe_alloc(struct ust_stack *stack, bool packet, int *err)
+{
+    *err = -ENOMEM;
     size_t cap = UST_PIPE_DEF_SIZE;
     size_t max = pipe_max_size(stack);
     while (cap > max && cap > UST_PIPE_PAGE)    /* pipe-max-size caps the default */
@@ -69,24 +139,28 @@ struct ust_pipe *ust_pipe_alloc(struct ust_stack *stack, bool packet)
      * pages (Linux alloc_pipe_info): total pipe memory stays bounded. */
     if (pages_over_soft_limit(stack, cap / UST_PIPE_PAGE) && cap > 2 * UST_PIPE_PAGE)
         cap = 2 * UST_PIPE_PAGE;
-    stack->ipc.pipe_pages += cap / UST_PIPE_PAGE;
+    /* Past pipe-user-pages-hard no new pipe at all (pipe(2): ENFILE). */
+    if (pages_over_hard_limit(stack, cap / UST_PIPE_PAGE)) {
+        *err = -ENFILE;
+        return NULL;
+    }
+    struct ust_pipe *p = calloc(1, sizeof(*p));
+    if (!p)
+        return NULL;
     p->stack = stack;
     p->cap = cap;
     ust_ring_init(&p->ring, cap);
-    p->packet = packet;
-    if (packet) {
-        p->pkt_slots = (unsigned)(cap / UST_PIPE_PAGE);
-        p->pkt_len = calloc(p->pkt_slots, sizeof(*p->pkt_len));
-        if (!p->pkt_len) {
-            stack->ipc.pipe_pages -= cap / UST_PIPE_PAGE;
-            free(p);
-            return NULL;
-        }
+    if (packet && pipe_segments_on(p) != 0) {
+        ust_ring_free(&p->ring);
+        free(p);
+        return NULL;
     }
+    stack->ipc.pipe_pages += cap / UST_PIPE_PAGE;
     /* Linux alloc_pipe_info starts both generations at 1, so the ends of an
      * anonymous pipe (w_seen 0) have seen a writer. */
     p->r_counter = p->w_counter = 1;
     ust_waitq_init(&p->open_wq);
+    *err = 0;
     return p;
 }
 
@@ -98,7 +172,7 @@ void ust_pipe_free_if_unused(struct ust_pipe *p)
         ust_fifo_pipe_gone(p);
     p->stack->ipc.pipe_pages -= p->cap / UST_PIPE_PAGE;
     ust_ring_free(&p->ring);
-    free(p->pkt_len);
+    free(p->seg);
     free(p);
 }
 
@@ -115,55 +189,132 @@ static void pipe_wake(struct ust_pipe *p, uint32_t events)
         ust_waitq_wake(&o->file->wq, events);
 }
 
-/* Can a write of n bytes (n <= PIPE_BUF) go in at once? */
-static bool pipe_room_for(const struct ust_pipe *p, size_t n)
+/* O_ASYNC: SIGIO to the owners of the opens that read (readers true) or
+ * write (Linux kill_fasync on fasync_readers / fasync_writers). */
+static void pipe_sigio(struct ust_pipe *p, bool readers)
 {
-    if (p->packet)
-        return p->pkt_count < p->pkt_slots;
-    return ust_ring_space(&p->ring) >= n;
+    for (struct ust_pipe_open *o = p->opens; o; o = o->next) {
+        int mode = o->file->status_flags & O_ACCMODE;
+        if (readers ? mode != O_WRONLY : mode != O_RDONLY)
+            ust_file_sigio(o->file);
+    }
+}
+
+/* Does the file write packets (O_DIRECT)? */
+static bool file_packets(const struct ust_file *f)
+{
+    return (f->status_flags & O_DIRECT) != 0;
+}
+
+/* Linux pipe_write's merge: would the first (n % page) bytes of a write of
+ * n go into the stream page at the tail of a non-empty pipe? Asked before
+ * the write. */
+static bool pipe_merges(const struct ust_pipe *p, size_t n)
+{
+    size_t chars = n & (UST_PIPE_PAGE - 1);
+    if (chars == 0 || pipe_used(p) == 0 || p->tail_fill + chars > UST_PIPE_PAGE)
+        return false;
+    return !p->packet ||
+           !(p->seg[(p->seg_head + p->seg_count - 1) % p->seg_max] & UST_PIPE_SEG_PACKET);
+}
+
+/* Can a write of n bytes (n <= PIPE_BUF) go in at once? A packet needs a
+ * slot too, unless it merges into the stream page at the tail. */
+static bool pipe_room_for(const struct ust_pipe *p, size_t n, bool packets)
+{
+    if (ust_ring_space(&p->ring) < n)
+        return false;
+    return !packets || p->pkt_count < p->pkt_slots || pipe_merges(p, n);
+}
+
+/* Room for a PIPE_BUF write of either kind (the writers' POLLOUT). */
+static bool pipe_writable(const struct ust_pipe *p)
+{
+    return pipe_room_for(p, UST_PIPE_BUF, false) &&
+           (!p->packet || pipe_room_for(p, UST_PIPE_BUF, true));
 }
 
 /* ---- Data ------------------------------------------------------------- */
 
-static size_t packet_push(struct ust_pipe *p, const uint8_t *src, size_t n)
+/* Stream bytes just written (w of the n asked for; `merged` as
+ * pipe_merges(n) said before the write): tail_fill follows Linux's pages (a
+ * merge fills the tail page, the rest goes to new pages), and in packet
+ * mode they join the tail run or start one. */
+static void stream_segment_add(struct ust_pipe *p, size_t w, size_t n, bool merged)
 {
-    size_t w = ust_ring_write(&p->ring, src, n);
-    if (w == 0)
-        return 0;
-    p->pkt_len[(p->pkt_head + p->pkt_count) % p->pkt_slots] = (uint16_t)w;
-    p->pkt_count++;
-    return w;
+    size_t chars = n & (UST_PIPE_PAGE - 1);
+    if (merged && w <= chars)
+        p->tail_fill += (unsigned)w;
+    else
+        p->tail_fill = (unsigned)((w - (merged ? chars : 0) - 1) % UST_PIPE_PAGE + 1);
+    if (!p->packet)
+        return;
+    if (p->seg_count > 0 && !(*seg_at(p, p->seg_count - 1) & UST_PIPE_SEG_PACKET))
+        *seg_at(p, p->seg_count - 1) += (uint32_t)w;
+    else
+        seg_push(p, (uint32_t)w, false);
 }
 
-/* Copies in as much of src as the pipe takes now: all or nothing when
- * atomic, else whatever fits (whole packets in packet mode). */
-static size_t pipe_put(struct ust_pipe *p, const uint8_t *src, size_t n, bool atomic)
+/* Packets of up to PIPE_BUF while slots and bytes last (Linux pipe_write
+ * with O_DIRECT: first the merge into a stream tail page, then one packet
+ * per page). */
+static size_t packets_put(struct ust_pipe *p, const uint8_t *src, size_t n)
 {
-    if (atomic && !pipe_room_for(p, n))
-        return 0;
-    if (!p->packet)
-        return ust_ring_write(&p->ring, src, n);
-    size_t done = 0;
+    size_t done = 0, chars = n & (UST_PIPE_PAGE - 1);
+    if (pipe_merges(p, n) && ust_ring_space(&p->ring) >= chars) {
+        done = ust_ring_write(&p->ring, src, chars);
+        stream_segment_add(p, done, chars, true);
+    }
     while (done < n && p->pkt_count < p->pkt_slots) {
-        size_t w = packet_push(p, src + done, UST_MIN(n - done, (size_t)UST_PIPE_BUF));
-        if (w == 0)
+        size_t chunk = UST_MIN(n - done, (size_t)UST_PIPE_BUF);
+        if (ust_ring_space(&p->ring) < chunk)
             break;
-        done += w;
+        ust_ring_write(&p->ring, src + done, chunk);
+        seg_push(p, (uint32_t)chunk, true);
+        done += chunk;
     }
     return done;
 }
 
+/* Copies in as much of src as the pipe takes now: all or nothing when
+ * atomic, else whatever fits (whole packets for a packet writer). */
+static size_t pipe_put(struct ust_pipe *p, const uint8_t *src, size_t n, bool atomic,
+                       bool packets)
+{
+    if (atomic && !pipe_room_for(p, n, packets))
+        return 0;
+    if (packets)
+        return packets_put(p, src, n);
+    bool merged = pipe_merges(p, n);
+    size_t w = ust_ring_write(&p->ring, src, n);
+    if (w > 0)
+        stream_segment_add(p, w, n, merged);
+    return w;
+}
+
+/* Stream bytes up to len; a packet ends the read and what of it does not
+ * fit is discarded (Linux pipe_read: PIPE_BUF_FLAG_PACKET). */
 static size_t pipe_take(struct ust_pipe *p, uint8_t *dst, size_t len)
 {
     if (!p->packet)
         return ust_ring_read(&p->ring, dst, len);
-    /* Packet mode: one packet; the part that does not fit is discarded. */
-    size_t plen = p->pkt_len[p->pkt_head];
-    size_t n = ust_ring_read(&p->ring, dst, UST_MIN(len, plen));
-    ust_ring_discard(&p->ring, plen - n);
-    p->pkt_head = (p->pkt_head + 1) % p->pkt_slots;
-    p->pkt_count--;
-    return n;
+    size_t done = 0;
+    while (done < len && p->seg_count > 0) {
+        uint32_t *sg = seg_at(p, 0);
+        size_t slen = UST_PIPE_SEG_LEN(*sg);
+        size_t n = ust_ring_read(&p->ring, dst + done, UST_MIN(len - done, slen));
+        done += n;
+        if (*sg & UST_PIPE_SEG_PACKET) {
+            ust_ring_discard(&p->ring, slen - n);
+            seg_pop(p);
+            break;
+        }
+        if (n == slen)
+            seg_pop(p);
+        else
+            *sg -= (uint32_t)n;
+    }
+    return done;
 }
 
 /* ---- File operations -------------------------------------------------- */
@@ -176,15 +327,19 @@ struct ust_pipe_open *ust_pipe_open_of(struct ust_file *f)
 static ssize_t pipe_read(struct ust_file *f, void *buf, size_t len)
 {
     struct ust_pipe *p = ust_pipe_open_of(f)->pipe;
-    if (pipe_used(p) == 0)
+    if (pipe_used(p) == 0) {
+        pipe_sigio(p, false);   /* Linux pipe_read: on every try */
         return p->writers ? -EAGAIN : 0;   /* EOF only once drained */
+    }
     /* Writers can only be waiting when a PIPE_BUF write did not fit (a
      * smaller atomic write needs less, a larger one waits for any room):
      * wake them on that transition only, as Linux wakes on "was full". */
-    bool was_writable = pipe_room_for(p, UST_PIPE_BUF);
+    bool was_writable = pipe_writable(p);
     size_t n = pipe_take(p, buf, len);
+    ust_trace_ipc(p->stack, UST_IPC_READ, "pipe", -1, n, 0, pipe_used(p));
     if (!was_writable)
         pipe_wake(p, POLLOUT | POLLWRNORM);
+    pipe_sigio(p, false);
     return (ssize_t)n;
 }
 
@@ -195,14 +350,19 @@ static void pipe_sigpipe(const struct ust_pipe *p)
 }
 
 /* One try at putting bytes in: count, -EAGAIN, or -EPIPE. */
-static ssize_t pipe_write_try(struct ust_pipe *p, const void *buf, size_t len, bool atomic)
+static ssize_t pipe_write_try(struct ust_pipe *p, const void *buf, size_t len, bool atomic,
+                              bool packets)
 {
     if (p->readers == 0)
         return -EPIPE;
-    size_t n = pipe_put(p, buf, len, atomic);
+    size_t n = pipe_put(p, buf, len, atomic, packets);
+    if (n > 0) {
+        ust_trace_ipc(p->stack, UST_IPC_WRITE, "pipe", -1, n, 0, pipe_used(p));
+        pipe_wake(p, POLLIN | POLLRDNORM);
+    }
+    pipe_sigio(p, true);        /* Linux pipe_write: also before it sleeps */
     if (n == 0)
         return -EAGAIN;
-    pipe_wake(p, POLLIN | POLLRDNORM);
     return (ssize_t)n;
 }
 
@@ -216,7 +376,7 @@ static ssize_t try_write_rest(struct ust_file *f, void *arg)
 {
     struct write_rest *w = arg;
     struct ust_pipe *p = ust_pipe_open_of(f)->pipe;
-    ssize_t r = pipe_write_try(p, w->buf + w->done, w->len - w->done, false);
+    ssize_t r = pipe_write_try(p, w->buf + w->done, w->len - w->done, false, file_packets(f));
     if (r > 0)
         w->done += (size_t)r;
     return r;
@@ -227,7 +387,7 @@ static ssize_t pipe_write(struct ust_file *f, const void *buf, size_t len)
     struct ust_pipe *p = ust_pipe_open_of(f)->pipe;
     if (len == 0)
         return 0;
-    ssize_t r = pipe_write_try(p, buf, len, len <= UST_PIPE_BUF);
+    ssize_t r = pipe_write_try(p, buf, len, len <= UST_PIPE_BUF, file_packets(f));
     if (r == -EPIPE)
         pipe_sigpipe(p);
     if (r <= 0 || (size_t)r == len)
@@ -237,7 +397,8 @@ static ssize_t pipe_write(struct ust_file *f, const void *buf, size_t len)
      * file is non-blocking or nothing could wake it). */
     struct write_rest w = { buf, len, (size_t)r };
     while (w.done < len) {
-        r = ust_file_wait_io(f, POLLOUT | POLLWRNORM, false, f->sndtimeo_ns, try_write_rest, &w);
+        r = ust_file_wait_io_partial(f, POLLOUT | POLLWRNORM, false, f->sndtimeo_ns,
+                                     try_write_rest, &w, &w.done);
         if (r == -EPIPE)
             pipe_sigpipe(p);
         if (r <= 0)
@@ -259,7 +420,7 @@ static uint32_t pipe_poll(struct ust_file *f)
             mask |= POLLHUP;
     }
     if (mode != O_RDONLY) {
-        if (pipe_room_for(p, UST_PIPE_BUF))
+        if (pipe_room_for(p, UST_PIPE_BUF, file_packets(f)))
             mask |= POLLOUT | POLLWRNORM;
         if (p->readers == 0)
             mask |= POLLERR;
@@ -289,28 +450,30 @@ static int pipe_set_size(struct ust_pipe *p, unsigned long arg)
         size *= 2;
     if (size > pipe_max_size(p->stack))
         return -EPERM;
-    if (size > p->cap && pages_over_soft_limit(p->stack, (size - p->cap) / UST_PIPE_PAGE))
-        return -EPERM;          /* Linux: too_many_pipe_buffers_soft */
+    if (size > p->cap && (pages_over_soft_limit(p->stack, (size - p->cap) / UST_PIPE_PAGE) ||
+                          pages_over_hard_limit(p->stack, (size - p->cap) / UST_PIPE_PAGE)))
+        return -EPERM;          /* Linux: too_many_pipe_buffers_soft / _hard */
     unsigned slots = (unsigned)(size / UST_PIPE_PAGE);
     if (p->packet && p->pkt_count > slots)
         return -EBUSY;
     if (pipe_used(p) > size)
         return -EBUSY;
-    uint16_t *nl = NULL;
-    if (p->packet && !(nl = calloc(slots, sizeof(*nl))))
+    uint32_t *ns = NULL;
+    if (p->packet && !(ns = calloc(seg_ring_size(slots), sizeof(*ns))))
         return -ENOMEM;
     int err = ust_ring_resize(&p->ring, size);
     if (err) {
-        free(nl);
+        free(ns);
         return err;
     }
     if (p->packet) {
-        for (unsigned i = 0; i < p->pkt_count; i++)
-            nl[i] = p->pkt_len[(p->pkt_head + i) % p->pkt_slots];
-        free(p->pkt_len);
-        p->pkt_len = nl;
+        for (unsigned i = 0; i < p->seg_count; i++)
+            ns[i] = *seg_at(p, i);
+        free(p->seg);
+        p->seg = ns;
+        p->seg_max = seg_ring_size(slots);
+        p->seg_head = 0;
         p->pkt_slots = slots;
-        p->pkt_head = 0;
     }
     bool grew = size > p->cap;
     p->stack->ipc.pipe_pages = p->stack->ipc.pipe_pages - p->cap / UST_PIPE_PAGE + size / UST_PIPE_PAGE;
@@ -353,7 +516,26 @@ static void pipe_release(struct ust_file *f)
         pipe_wake(p, POLLIN | POLLRDNORM | POLLHUP);
     if (mode != O_WRONLY && p->readers == 0)
         pipe_wake(p, POLLOUT | POLLWRNORM | POLLERR);
+    if (!p->readers != !p->writers) {   /* one side just went: SIGIO the other */
+        pipe_sigio(p, true);
+        pipe_sigio(p, false);
+    }
     ust_pipe_free_if_unused(p);
+}
+
+/* F_SETFL: O_NONBLOCK, O_DIRECT (Linux setfl(): "pipe packetized mode is
+ * controlled by O_DIRECT flag", on either end; it matters for writes) and
+ * O_ASYNC (pipe_fasync: SIGIO to the F_SETOWN owner, see pipe_sigio). */
+static int pipe_setfl(struct ust_file *f, int flags)
+{
+    const int changeable = O_NONBLOCK | O_DIRECT | O_ASYNC;
+    if ((flags & O_DIRECT) && (f->status_flags & O_ACCMODE) != O_RDONLY) {
+        int err = pipe_segments_on(ust_pipe_open_of(f)->pipe);
+        if (err)
+            return err;
+    }
+    f->status_flags = (f->status_flags & ~changeable) | (flags & changeable);
+    return 0;
 }
 
 static const struct ust_file_ops pipe_ops = {
@@ -364,6 +546,7 @@ static const struct ust_file_ops pipe_ops = {
     .ioctl = pipe_ioctl,
     .release = pipe_release,
     .fcntl = pipe_fcntl,
+    .setfl = pipe_setfl,
 };
 
 static const struct ust_file_ops fifo_ops = {
@@ -374,6 +557,7 @@ static const struct ust_file_ops fifo_ops = {
     .ioctl = pipe_ioctl,
     .release = pipe_release,
     .fcntl = pipe_fcntl,
+    .setfl = pipe_setfl,
 };
 
 struct ust_file *ust_pipe_open_file(struct ust_pipe *p, int status_flags, bool fifo)
@@ -412,9 +596,10 @@ static int do_pipe2(struct ust_stack *stack, int fds[2], int flags)
 {
     if (stack->fds.size - stack->fds.used < 2)
         return -EMFILE;     /* both descriptors or none */
-    struct ust_pipe *p = ust_pipe_alloc(stack, flags & O_DIRECT);
+    int err;
+    struct ust_pipe *p = ust_pipe_alloc(stack, flags & O_DIRECT, &err);
     if (!p)
-        return -ENOMEM;
+        return err;     /* ENFILE at pipe-user-pages-hard, as Linux */
     int fd_flags = (flags & O_CLOEXEC) ? FD_CLOEXEC : 0;
     struct ust_file *rf = ust_pipe_open_file(p, O_RDONLY | (flags & O_NONBLOCK), false);
     struct ust_file *wf = rf ? ust_pipe_open_file(p, O_WRONLY | (flags & (O_NONBLOCK | O_DIRECT)), false)

@@ -34,11 +34,20 @@ struct ust_pipe {
      * page slots): cap bytes fit, whatever the write sizes. */
     struct ust_ring ring;
     size_t cap;                 /* bytes, a power-of-two number of pages */
-    /* Packet mode (O_DIRECT): the ring also holds packets whose lengths
-     * are here, one slot per page of capacity (as Linux's pipe_buffers). */
+    /* Packet mode (O_DIRECT, pipe(2)) belongs to the writer's file, as in
+     * Linux (F_SETFL may switch it). From the first packet writer on,
+     * `packet` is set and every byte in the ring belongs to a segment in
+     * `seg`: a packet (one write of up to PIPE_BUF, taking one of
+     * pkt_slots = cap / page slots, as Linux's pipe_buffers) or a run of
+     * stream bytes (byte-exact, no slot). */
     bool packet;
-    uint16_t *pkt_len;          /* pkt_slots entries, a ring */
-    unsigned pkt_slots, pkt_head, pkt_count;
+    uint32_t *seg;              /* seg_max entries, a ring: length | UST_PIPE_SEG_PACKET */
+    unsigned seg_max, seg_head, seg_count;
+    unsigned pkt_slots, pkt_count;
+    /* Bytes in the last page of a stream tail segment: Linux's pipe_write
+     * merges a write's first (len % page) bytes into that page when they
+     * fit, even from a packet writer. */
+    unsigned tail_fill;
     unsigned readers, writers;  /* opens that can read / write */
     /* Generations: incremented on every open for reading / writing
      * (Linux's r_counter, w_counter): a blocked FIFO open waits for a
@@ -57,8 +66,10 @@ struct ust_pipe_open {
 };
 
 /* A pipe with no opens and the default capacity (capped by
- * cfg.pipe_max_size). NULL when out of memory. */
-struct ust_pipe *ust_pipe_alloc(struct ust_stack *stack, bool packet);
+ * cfg.pipe_max_size; 2 pages past cfg.pipe_user_pages_soft). NULL with
+ * *err -ENOMEM, or -ENFILE when the pages would pass
+ * cfg.pipe_user_pages_hard (Linux alloc_pipe_info). */
+struct ust_pipe *ust_pipe_alloc(struct ust_stack *stack, bool packet, int *err);
 /* Frees p when nothing reads or writes it any more (and detaches it from
  * its FIFO name). */
 void ust_pipe_free_if_unused(struct ust_pipe *p);

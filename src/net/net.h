@@ -58,6 +58,13 @@ void ust_net_addr_added(struct ust_netif *nif);
 /* A free ephemeral port (cfg.ephemeral_lo..hi) by in_use(arg, port), or
  * -EAGAIN when every one is taken. */
 int ust_ephemeral_port(struct ust_stack *stack, bool (*in_use)(void *arg, uint16_t port), void *arg);
+/* SO_REUSEPORT (net/port.c): a keyed hash of a flow's 4-tuple, and the
+ * weight of one group member (identified by a per-bind number) for that
+ * flow; the member with the highest weight takes the flow (rendezvous
+ * hashing). Shared by UDP and TCP listeners. */
+uint32_t ust_reuseport_hash(const struct ust_stack *stack, uint32_t saddr, uint16_t sport,
+                            uint32_t daddr, uint16_t dport);
+uint32_t ust_reuseport_weight(const struct ust_stack *stack, uint32_t flow, uint64_t member);
 /* True if addr is one of this stack's unicast addresses (or loopback). */
 bool ust_net_is_local_addr(struct ust_stack *stack, uint32_t addr);
 

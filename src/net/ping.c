@@ -14,6 +14,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include "core/iov.h"
 #include "core/stats.h"
 #include "core/util.h"
 #include "net/net.h"
@@ -22,16 +23,17 @@
 /* Largest ICMP message in one IPv4 datagram. */
 #define UST_PING_MAX_LEN (0xffffu - UST_IPV4_MIN_HLEN)
 
-ssize_t ust_ping_sendmsg(struct ust_udp_sock *us, const void *buf, size_t len, int flags,
-                         const struct ust_inet_addr *dst)
+ssize_t ust_ping_sendmsg(struct ust_udp_sock *us, const struct iovec *iov, size_t iovcnt,
+                         size_t len, int flags, const struct ust_inet_addr *dst)
 {
     struct ust_stack *stack = us->sk.stack;
-    const uint8_t *user = buf;
+    uint8_t user[UST_ICMP_HLEN];    /* the caller's ICMP header */
     /* The checks of Linux ping_common_sendmsg, in its order. */
     if (len > 0xffffu)
         return -EMSGSIZE;
     if (len < UST_ICMP_HLEN)
         return -EINVAL;
+    ust_iov_from(iov, iovcnt, 0, user, sizeof(user));
     if (flags & MSG_OOB)
         return -EOPNOTSUPP;
     if (user[0] != UST_ICMP_ECHO || user[1] != 0)
@@ -50,12 +52,15 @@ ssize_t ust_ping_sendmsg(struct ust_udp_sock *us, const void *buf, size_t len, i
         return -err;
     if (len > UST_PING_MAX_LEN)
         return -EMSGSIZE;
+    if ((err = ust_udp_wmem_check(us)) != 0)
+        return err;
 
     struct ust_fbuf *fb = ust_fbuf_alloc(stack, len);
     if (!fb)
         return -ENOBUFS;
     uint8_t *p = ust_fbuf_put(fb, len);
-    memcpy(p + UST_ICMP_HLEN, user + UST_ICMP_HLEN, len - UST_ICMP_HLEN);
+    ust_iov_from(iov, iovcnt, UST_ICMP_HLEN, p + UST_ICMP_HLEN, len - UST_ICMP_HLEN);
+    ust_udp_charge(us, fb);
     struct ust_icmp_hdr h = {
         .type = UST_ICMP_ECHO,
         .code = 0,

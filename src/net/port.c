@@ -1,4 +1,4 @@
-/* Ephemeral ports, shared by UDP and TCP. */
+/* Ephemeral ports and SO_REUSEPORT member selection, shared by UDP and TCP. */
 #include "net/net.h"
 
 #include <errno.h>
@@ -19,4 +19,18 @@ int ust_ephemeral_port(struct ust_stack *stack, bool (*in_use)(void *arg, uint16
             return port;
     }
     return -EAGAIN;
+}
+
+/* SO_REUSEPORT: Linux hashes the 4-tuple (udp_ehashfn, inet_ehashfn) and
+ * scales it to the group; here the hash picks the member by rendezvous
+ * weight, so the choice does not depend on table order. */
+uint32_t ust_reuseport_hash(const struct ust_stack *stack, uint32_t saddr, uint16_t sport,
+                            uint32_t daddr, uint16_t dport)
+{
+    return ust_hash_u32x3(stack->hash_key, saddr, daddr, ((uint32_t)sport << 16) | dport);
+}
+
+uint32_t ust_reuseport_weight(const struct ust_stack *stack, uint32_t flow, uint64_t member)
+{
+    return ust_hash_u32x3(stack->hash_key, flow, (uint32_t)member, (uint32_t)(member >> 32));
 }

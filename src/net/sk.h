@@ -40,8 +40,10 @@ struct ust_sk {
     unsigned rcvbuf, sndbuf;    /* bytes (Linux doubles what setsockopt asks) */
     int err;                    /* pending error (SO_ERROR), positive errno; 0 = none */
     bool reuseaddr;             /* SO_REUSEADDR */
+    bool reuseport;             /* SO_REUSEPORT: share the port with others that set it */
     bool broadcast;             /* SO_BROADCAST */
     bool keepalive;             /* SO_KEEPALIVE (stored; TCP will use it) */
+    bool oobinline;             /* SO_OOBINLINE: TCP's urgent byte stays in the stream */
 
     /* IPPROTO_IP options. */
     uint8_t ttl;                /* IP_TTL; 0 = the stack's default */

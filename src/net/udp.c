@@ -7,7 +7,15 @@
  * with the stack's secret key. Delivery picks the most specific socket as
  * Linux's compute_score does (a connected peer and a bound address beat
  * wildcards; among equals the newest bind wins); a datagram to a broadcast
- * address goes to every matching socket. */
+ * address goes to every matching socket. Sockets that all set SO_REUSEPORT
+ * share a port; a datagram for the group goes to one member picked by a
+ * hash of its 4-tuple (Linux reuseport_select_sock), so one flow always
+ * reaches the same socket.
+ *
+ * Sending charges each frame to its socket until the driver (or the ARP
+ * queue, or an impairment) frees it: fbuf's destructor hook, Linux's
+ * sk_wmem_alloc and sock_wfree. A send finding SO_SNDBUF full gets -EAGAIN
+ * and the socket layer waits for POLLOUT. */
 #include "net/udp.h"
 
 #include <errno.h>
@@ -17,6 +25,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include "core/iov.h"
 #include "core/stats.h"
 #include "core/util.h"
 #include "net/net.h"
@@ -57,11 +66,14 @@ static uint32_t port_hash(const struct ust_stack *stack, int protocol, uint16_t 
         if ((us_)->sk.protocol == (proto_) && (us_)->sk.lport == (port_))
 
 /* Linux's UDP bind conflict (udp_lib_lport_inuse): same port, unless both
- * set SO_REUSEADDR, and overlapping local addresses (a wildcard overlaps
- * every address). */
+ * set SO_REUSEADDR or both set SO_REUSEPORT (Linux also wants the same
+ * effective uid: one process here), and overlapping local addresses (a
+ * wildcard overlaps every address). */
 static bool bind_conflict(const struct ust_udp_sock *a, const struct ust_udp_sock *b)
 {
     if (a->sk.reuseaddr && b->sk.reuseaddr)
+        return false;
+    if (a->sk.reuseport && b->sk.reuseport)
         return false;
     return a->sk.laddr == 0 || b->sk.laddr == 0 || a->sk.laddr == b->sk.laddr;
 }
@@ -81,6 +93,7 @@ static void sock_hash(struct ust_udp_sock *us, uint16_t port)
     struct ust_stack *stack = us->sk.stack;
     us->sk.lport = port;
     us->bind_seq = ++stack->udp.bind_seq;
+    us->reuseport_grp = us->sk.reuseport;  /* Linux reuseport_alloc/add_sock at bind */
     ust_ht_insert(&stack->udp.ports, &us->node, port_hash(stack, us->sk.protocol, port));
     us->hashed = true;
 }
@@ -94,9 +107,17 @@ static void sock_unhash(struct ust_udp_sock *us)
     us->sk.lport = 0;
 }
 
+/* An ephemeral port is never shared (Linux udp_lib_get_port searches
+ * with the socket's reuse flags off for port 0). */
 static bool udp_port_in_use(void *arg, uint16_t port)
 {
-    return port_in_use(arg, port);
+    struct ust_udp_sock *us = arg;
+    bool ra = us->sk.reuseaddr, rp = us->sk.reuseport;
+    us->sk.reuseaddr = us->sk.reuseport = false;
+    bool used = port_in_use(us, port);
+    us->sk.reuseaddr = ra;
+    us->sk.reuseport = rp;
+    return used;
 }
 
 /* Binds us to port (0: ephemeral). -EADDRINUSE on conflict, -EAGAIN when no
@@ -136,6 +157,14 @@ void ust_udp_sock_free(struct ust_udp_sock *us)
 {
     sock_unhash(us);
     ust_fbq_purge(us->sk.stack, &us->rxq);
+    ust_fbuf_free(us->sk.stack, us->cork);     /* a MSG_MORE datagram never sent */
+    /* Frames still charged to us point at us: the last one frees it
+     * (Linux: each skb holds a reference on its sock). */
+    if (us->wmem_alloc) {
+        us->dead = true;
+        us->sk.wq = NULL;
+        return;
+    }
     free(us);
 }
 
@@ -286,6 +315,33 @@ static int score(const struct ust_udp_sock *us, uint32_t daddr, uint32_t saddr, 
     return s;
 }
 
+/* SO_REUSEPORT (Linux lookup_reuseport): the best socket is one of a group
+ * bound to the same address and port with SO_REUSEPORT; the datagram goes
+ * to the member whose (flow hash, bind) weight is highest (rendezvous
+ * hashing: the same 4-tuple always picks the same member, and a member
+ * leaving moves only its own flows). Connected members keep their own
+ * peers and are not picked for others, as Linux's has_conns rule. */
+static struct ust_udp_sock *reuseport_select(struct ust_stack *stack, struct ust_udp_sock *best,
+                                             uint32_t daddr, uint16_t dport, uint32_t saddr,
+                                             uint16_t sport)
+{
+    if (!best->reuseport_grp || best->sk.connected)
+        return best;
+    uint32_t flow = ust_reuseport_hash(stack, saddr, sport, daddr, dport);
+    struct ust_udp_sock *us, *pick = best;
+    uint32_t top = ust_reuseport_weight(stack, flow, best->bind_seq);
+    for_each_on_port(us, stack, best->sk.protocol, dport) {
+        if (us == best || !us->reuseport_grp || us->sk.connected || us->sk.laddr != best->sk.laddr)
+            continue;
+        uint32_t w = ust_reuseport_weight(stack, flow, us->bind_seq);
+        if (w > top) {
+            top = w;
+            pick = us;
+        }
+    }
+    return pick;
+}
+
 struct ust_udp_sock *ust_udp_lookup(struct ust_stack *stack, int protocol, uint32_t daddr,
                                     uint16_t dport, uint32_t saddr, uint16_t sport)
 {
@@ -298,7 +354,9 @@ struct ust_udp_sock *ust_udp_lookup(struct ust_stack *stack, int protocol, uint3
             best_score = s;
         }
     }
-    return best_score >= 0 ? best : NULL;
+    if (best_score < 0)
+        return NULL;
+    return reuseport_select(stack, best, daddr, dport, saddr, sport);
 }
 
 /* A datagram to a broadcast address goes to every socket that matches
@@ -374,8 +432,8 @@ void ust_udp_input(struct ust_stack *stack, struct ust_fbuf *fb, const struct us
         ust_udp_queue_rcv(us, fb);
 }
 
-ssize_t ust_udp_recvmsg(struct ust_udp_sock *us, void *buf, size_t len, int flags,
-                        struct ust_inet_addr *src)
+ssize_t ust_udp_recvmsg(struct ust_udp_sock *us, const struct iovec *iov, size_t iovcnt,
+                        size_t len, int flags, struct ust_inet_addr *src, int *msg_flags)
 {
     if (flags & MSG_ERRQUEUE)   /* no error queue (IP_RECVERR): always empty */
         return -EAGAIN;
@@ -388,7 +446,9 @@ ssize_t ust_udp_recvmsg(struct ust_udp_sock *us, void *buf, size_t len, int flag
         return -EAGAIN;
     size_t n = UST_MIN(len, (size_t)fb->len);
     if (n)
-        memcpy(buf, fb->data, n);
+        ust_iov_to(iov, iovcnt, 0, fb->data, n);
+    if (msg_flags && n < fb->len)
+        *msg_flags |= MSG_TRUNC;    /* udp_recvmsg: the datagram was cut */
     if (src) {
         src->addr = fb->cb.dgram.saddr;
         src->port = us->sk.protocol == IPPROTO_ICMP ? 0 : fb->cb.dgram.sport;
@@ -405,11 +465,16 @@ ssize_t ust_udp_recvmsg(struct ust_udp_sock *us, void *buf, size_t len, int flag
     return (ssize_t)((flags & MSG_TRUNC) ? full : n);
 }
 
+bool ust_udp_writeable(const struct ust_udp_sock *us)
+{
+    return us->wmem_alloc < us->sk.sndbuf / 2;
+}
+
 uint32_t ust_udp_poll(const struct ust_udp_sock *us)
 {
-    /* Linux udp_poll/datagram_poll. Sending never waits for buffer space
-     * here (a datagram leaves the socket as soon as it is sent). */
-    uint32_t mask = POLLOUT | POLLWRNORM | POLLWRBAND;
+    /* Linux udp_poll/datagram_poll: writable while the frames still held
+     * by drivers charge less than half of SO_SNDBUF (sock_writeable). */
+    uint32_t mask = ust_udp_writeable(us) ? (POLLOUT | POLLWRNORM | POLLWRBAND) : 0;
     if (us->rxq.head)
         mask |= POLLIN | POLLRDNORM;
     if (us->sk.err)
@@ -473,35 +538,165 @@ static int send_dest(const struct ust_udp_sock *us, const struct ust_inet_addr *
     return 0;
 }
 
-/* Writes header and payload at p, summing the payload while copying it (one
- * pass over the data): one's-complement sums of blocks at even offsets
- * simply add up (RFC 1071). RFC 1122 4.1.3.4: a checksum is always sent;
- * RFC 768: a computed 0 goes out as all ones. */
-static void udp_build(uint8_t *p, const void *buf, size_t len, uint16_t sport, uint16_t dport,
-                      uint32_t saddr, uint32_t daddr)
+/* ---- Send-buffer accounting ------------------------------------------ */
+
+/* Linux sock_wfree: the frame is gone, uncharge it and wake writers when
+ * the socket becomes writeable again (sock_def_write_space; only on that
+ * crossing, so a free costs a subtraction and a compare). */
+static void udp_wfree(struct ust_fbuf *fb)
 {
-    uint16_t ulen = (uint16_t)(UST_UDP_HLEN + len);
-    uint32_t sum = ust_csum_pseudo(saddr, daddr, UST_IPPROTO_UDP, ulen);
-    if (len)
-        sum = ust_csum_copy(p + UST_UDP_HLEN, buf, len, sum);
+    struct ust_udp_sock *us = fb->owner;
+    bool was = ust_udp_writeable(us);
+    us->wmem_alloc -= fb->charged;
+    if (us->dead) {
+        if (us->wmem_alloc == 0)
+            free(us);
+        return;
+    }
+    if (!was && ust_udp_writeable(us))
+        ust_waitq_wake(us->sk.wq, POLLOUT | POLLWRNORM | POLLWRBAND);
+}
+
+int ust_udp_wmem_check(const struct ust_udp_sock *us)
+{
+    return us->wmem_alloc < us->sk.sndbuf ? 0 : -EAGAIN;
+}
+
+void ust_udp_charge(struct ust_udp_sock *us, struct ust_fbuf *fb)
+{
+    /* Like skb->truesize: the data, the headroom for headers and the
+     * buffer's bookkeeping. */
+    fb->charged = (uint32_t)(fb->len + UST_FBUF_HEADROOM + sizeof(*fb));
+    fb->owner = us;
+    fb->destructor = udp_wfree;
+    us->wmem_alloc += fb->charged;
+}
+
+/* The UDP header at p for len payload bytes whose partial sum (pseudo
+ * header included) is sum. RFC 1122 4.1.3.4: a checksum is always sent;
+ * RFC 768: a computed 0 goes out as all ones. */
+static void udp_header(uint8_t *p, size_t len, uint32_t sum, uint16_t sport, uint16_t dport)
+{
     ust_put_be16(p, sport);
     ust_put_be16(p + 2, dport);
-    ust_put_be16(p + 4, ulen);
+    ust_put_be16(p + 4, (uint16_t)(UST_UDP_HLEN + len));
     ust_put_be16(p + 6, 0);
     uint16_t csum = ust_csum_fold(ust_csum_partial(p, UST_UDP_HLEN, sum));
     ust_put_be16(p + 6, csum == 0 ? 0xffff : csum);
 }
 
-ssize_t ust_udp_sendmsg(struct ust_udp_sock *us, const void *buf, size_t len, int flags,
-                        const struct ust_inet_addr *dst)
+/* Writes header and payload at p, summing the payload while copying it (one
+ * pass over the data): one's-complement sums of blocks simply add up, a
+ * block at an odd offset byte-swapped (RFC 1071, ust_csum_block_add). */
+static void udp_build(uint8_t *p, const struct iovec *iov, size_t iovcnt, size_t len,
+                      uint16_t sport, uint16_t dport, uint32_t saddr, uint32_t daddr)
+{
+    uint16_t ulen = (uint16_t)(UST_UDP_HLEN + len);
+    uint32_t sum = ust_csum_pseudo(saddr, daddr, UST_IPPROTO_UDP, ulen);
+    size_t off = 0;
+    for (size_t i = 0; i < iovcnt && off < len; i++) {
+        size_t k = UST_MIN(iov[i].iov_len, len - off);
+        if (!k)
+            continue;
+        if (off == 0)
+            sum = ust_csum_copy(p + UST_UDP_HLEN, iov[i].iov_base, k, sum);
+        else
+            sum = ust_csum_block_add(
+                sum, ust_csum_copy(p + UST_UDP_HLEN + off, iov[i].iov_base, k, 0), off);
+        off += k;
+    }
+    udp_header(p, len, sum, sport, dport);
+}
+
+/* Hands a built datagram (charged to us) to IPv4 and counts it. */
+static int udp_xmit(struct ust_udp_sock *us, struct ust_fbuf *fb, uint32_t saddr, uint32_t daddr)
+{
+    struct ust_stack *stack = us->sk.stack;
+    ust_udp_charge(us, fb);
+    struct ust_ip_out o = {
+        .src = saddr, .dst = daddr, .proto = UST_IPPROTO_UDP, .ttl = us->sk.ttl, .tos = us->sk.tos,
+    };
+    int err = ust_ipv4_output(stack, fb, &o);
+    if (err == -ENOBUFS) {
+        /* Linux udp_send_skb: a full device queue is a silent drop. */
+        UST_INC(stack, UDP, SndbufErrors);
+        return 0;
+    }
+    if (err)
+        return err;
+    UST_INC(stack, UDP, OutDatagrams);
+    return 0;
+}
+
+/* ---- MSG_MORE: one datagram from several sends (Linux up->pending) ------ */
+
+/* The pending datagram goes out: header and checksum over what was
+ * gathered, to the destination of the first send. */
+static int cork_push(struct ust_udp_sock *us)
+{
+    struct ust_fbuf *fb = us->cork;
+    us->cork = NULL;
+    size_t len = fb->len - UST_UDP_HLEN;
+    uint32_t saddr = fb->cb.dgram.saddr, daddr = fb->cb.dgram.daddr;
+    uint32_t sum = ust_csum_pseudo(saddr, daddr, UST_IPPROTO_UDP, (uint16_t)(UST_UDP_HLEN + len));
+    sum = ust_csum_partial(fb->data + UST_UDP_HLEN, len, sum);
+    udp_header(fb->data, len, sum, us->sk.lport, fb->cb.dgram.dport);
+    return udp_xmit(us, fb, saddr, daddr);
+}
+
+/* A send while a datagram is pending appends to it (its address, if any,
+ * is ignored, as Linux); without MSG_MORE the datagram goes. Too much in
+ * total: EMSGSIZE and the pending datagram is dropped
+ * (udp_flush_pending_frames). */
+static ssize_t cork_append(struct ust_udp_sock *us, const struct iovec *iov, size_t iovcnt,
+                           size_t len, int flags)
+{
+    struct ust_fbuf *fb = us->cork;
+    if (len > UST_UDP_MAX_PAYLOAD - (fb->len - UST_UDP_HLEN)) {
+        us->cork = NULL;
+        ust_fbuf_free(us->sk.stack, fb);
+        return -EMSGSIZE;
+    }
+    ust_iov_from(iov, iovcnt, 0, ust_fbuf_put(fb, len), len);
+    if (!(flags & MSG_MORE)) {
+        int err = cork_push(us);
+        if (err)
+            return err;
+    }
+    return (ssize_t)len;
+}
+
+/* The first MSG_MORE send: a buffer for a whole datagram, the payload after
+ * room for the header, the destination kept in the buffer's scratch. */
+static ssize_t cork_start(struct ust_udp_sock *us, const struct iovec *iov, size_t iovcnt,
+                          size_t len, uint32_t saddr, uint32_t daddr, uint16_t dport)
+{
+    struct ust_fbuf *fb = ust_fbuf_alloc(us->sk.stack, UST_UDP_HLEN + UST_UDP_MAX_PAYLOAD);
+    if (!fb) {
+        UST_INC(us->sk.stack, UDP, SndbufErrors);
+        return -ENOBUFS;
+    }
+    ust_fbuf_put(fb, UST_UDP_HLEN);
+    ust_iov_from(iov, iovcnt, 0, ust_fbuf_put(fb, len), len);
+    fb->cb.dgram.saddr = saddr;
+    fb->cb.dgram.daddr = daddr;
+    fb->cb.dgram.dport = dport;
+    us->cork = fb;
+    return (ssize_t)len;
+}
+
+ssize_t ust_udp_sendmsg(struct ust_udp_sock *us, const struct iovec *iov, size_t iovcnt,
+                        size_t len, int flags, const struct ust_inet_addr *dst)
 {
     if (us->sk.protocol == IPPROTO_ICMP)
-        return ust_ping_sendmsg(us, buf, len, flags, dst);
+        return ust_ping_sendmsg(us, iov, iovcnt, len, flags, dst);
     struct ust_stack *stack = us->sk.stack;
     if (len > UST_UDP_MAX_PAYLOAD)
         return -EMSGSIZE;
     if (flags & MSG_OOB)
         return -EOPNOTSUPP;
+    if (us->cork)
+        return cork_append(us, iov, iovcnt, len, flags);
     uint32_t daddr, saddr;
     uint16_t dport;
     int err = send_dest(us, dst, &daddr, &dport);
@@ -511,24 +706,18 @@ ssize_t ust_udp_sendmsg(struct ust_udp_sock *us, const void *buf, size_t len, in
         return err;
     if ((err = ust_sk_take_err(&us->sk)) != 0)
         return -err;
+    if ((err = ust_udp_wmem_check(us)) != 0)
+        return err;
+    if (flags & MSG_MORE)
+        return cork_start(us, iov, iovcnt, len, saddr, daddr, dport);
 
     struct ust_fbuf *fb = ust_fbuf_alloc(stack, UST_UDP_HLEN + len);
     if (!fb) {
         UST_INC(stack, UDP, SndbufErrors);
         return -ENOBUFS;
     }
-    udp_build(ust_fbuf_put(fb, UST_UDP_HLEN + len), buf, len, us->sk.lport, dport, saddr, daddr);
-    struct ust_ip_out o = {
-        .src = saddr, .dst = daddr, .proto = UST_IPPROTO_UDP, .ttl = us->sk.ttl, .tos = us->sk.tos,
-    };
-    err = ust_ipv4_output(stack, fb, &o);
-    if (err == -ENOBUFS) {
-        /* Linux udp_send_skb: a full device queue is a silent drop. */
-        UST_INC(stack, UDP, SndbufErrors);
-        return (ssize_t)len;
-    }
-    if (err)
-        return err;
-    UST_INC(stack, UDP, OutDatagrams);
-    return (ssize_t)len;
+    udp_build(ust_fbuf_put(fb, UST_UDP_HLEN + len), iov, iovcnt, len, us->sk.lport, dport, saddr,
+              daddr);
+    err = udp_xmit(us, fb, saddr, daddr);
+    return err ? err : (ssize_t)len;
 }

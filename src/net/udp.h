@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 
 #include "core/fbuf.h"
 #include "core/htable.h"
@@ -53,7 +54,14 @@ struct ust_udp_sock {
     bool addr_locked;           /* local address chosen by bind (Linux SOCK_BINDADDR_LOCK) */
     bool port_locked;           /* port chosen by bind (SOCK_BINDPORT_LOCK) */
     uint64_t bind_seq;
+    bool reuseport_grp;         /* SO_REUSEPORT was set at bind: a member of the port's group */
     struct ust_fbq rxq;         /* datagrams; source in fb->cb.dgram */
+    /* Send accounting (Linux sk_wmem_alloc): bytes of sent frames a driver,
+     * the ARP queue or an impairment still holds. Against SO_SNDBUF. */
+    size_t wmem_alloc;
+    bool dead;                  /* closed while frames were charged: freed at 0 */
+    struct ust_fbuf *cork;      /* MSG_MORE: the datagram being gathered (UDP header room
+                                 * first, destination in cb.dgram); NULL when none */
 };
 
 /* A destination or source: address and port. */
@@ -82,16 +90,27 @@ int ust_udp_connect(struct ust_udp_sock *us, uint32_t addr, uint16_t port);
  * did not choose is released too (Linux __udp_disconnect). */
 void ust_udp_disconnect(struct ust_udp_sock *us);
 
-/* Sends one datagram (UDP payload, or for ping an ICMP echo request header
- * + data). dst NULL = the connected peer. Never blocks. */
-ssize_t ust_udp_sendmsg(struct ust_udp_sock *us, const void *buf, size_t len, int flags,
-                        const struct ust_inet_addr *dst);
-/* Takes (MSG_PEEK: copies) the next datagram: up to len bytes, the rest of
- * it discarded; returns the bytes copied, or the datagram's length with
- * MSG_TRUNC. A pending error comes first. -EAGAIN when none is queued. src
- * (may be NULL) gets the sender (port 0 for ping). */
-ssize_t ust_udp_recvmsg(struct ust_udp_sock *us, void *buf, size_t len, int flags,
-                        struct ust_inet_addr *src);
+/* Sends one datagram made of the len bytes of the list iov (UDP payload,
+ * or for ping an ICMP echo request header + data); the list was checked by
+ * the caller (ust_iov_check). dst NULL = the connected peer. UDP with
+ * MSG_MORE: the bytes wait and later sends append to the same datagram,
+ * which goes with the first send without MSG_MORE (Linux corking; the
+ * first send's destination counts). Never blocks:
+ * -EAGAIN when the frames still held by drivers already fill SO_SNDBUF
+ * (Linux sock_alloc_send_pskb); the caller waits for POLLOUT. */
+ssize_t ust_udp_sendmsg(struct ust_udp_sock *us, const struct iovec *iov, size_t iovcnt,
+                        size_t len, int flags, const struct ust_inet_addr *dst);
+/* Takes (MSG_PEEK: copies) the next datagram: up to len bytes into the
+ * list, the rest of it discarded; returns the bytes copied, or the
+ * datagram's length with MSG_TRUNC. *msg_flags (may be NULL) gets
+ * MSG_TRUNC when the datagram was longer than len. A pending error comes
+ * first. -EAGAIN when none is queued. src (may be NULL) gets the sender
+ * (port 0 for ping). */
+ssize_t ust_udp_recvmsg(struct ust_udp_sock *us, const struct iovec *iov, size_t iovcnt,
+                        size_t len, int flags, struct ust_inet_addr *src, int *msg_flags);
+/* Socket writeable (Linux sock_writeable): charged bytes below half of
+ * SO_SNDBUF. */
+bool ust_udp_writeable(const struct ust_udp_sock *us);
 /* POLL* events true now. */
 uint32_t ust_udp_poll(const struct ust_udp_sock *us);
 /* Length of the next datagram (FIONREAD), 0 when none. */
@@ -112,7 +131,12 @@ bool ust_udp_queue_rcv(struct ust_udp_sock *us, struct ust_fbuf *fb);
  * echo id as dport, remote ignored), or NULL. */
 struct ust_udp_sock *ust_udp_lookup(struct ust_stack *stack, int protocol, uint32_t daddr,
                                     uint16_t dport, uint32_t saddr, uint16_t sport);
-ssize_t ust_ping_sendmsg(struct ust_udp_sock *us, const void *buf, size_t len, int flags,
-                         const struct ust_inet_addr *dst);
+ssize_t ust_ping_sendmsg(struct ust_udp_sock *us, const struct iovec *iov, size_t iovcnt,
+                         size_t len, int flags, const struct ust_inet_addr *dst);
+/* -EAGAIN when the socket's charged frames fill SO_SNDBUF (a new frame
+ * may be allocated while any room is left, as Linux). */
+int ust_udp_wmem_check(const struct ust_udp_sock *us);
+/* Charges a frame about to be sent to us until it is freed (sock_wfree). */
+void ust_udp_charge(struct ust_udp_sock *us, struct ust_fbuf *fb);
 
 #endif

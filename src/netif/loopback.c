@@ -26,6 +26,7 @@ static int loopback_transmit(struct ust_netif *nif, struct ust_fbuf *fb)
         ust_fbuf_free(stack, fb);
         return -ENOBUFS;
     }
+    ust_fbuf_orphan(fb);    /* Linux loopback_xmit: skb_orphan */
     fb->netif = nif;
     fb->tstamp = stack->now;
     fb->flags |= UST_FB_CSUM_VERIFIED;

@@ -16,6 +16,9 @@
 #include "core/util.h"
 #include "stack/stack_impl.h"
 
+/* Tries of a contended lock before sleeping on it (when spinning is on). */
+#define UST_RT_LOCK_SPIN 200
+
 int ust_rt_init(struct ust_stack *stack)
 {
     struct ust_rt_state *rt = &stack->rt;
@@ -35,6 +38,10 @@ int ust_rt_init(struct ust_stack *stack)
     rt->n_watched = 0;
     rt->netifs_synced = 0;
     rt->sleepers = NULL;
+    rt->n_deferred = 0;
+    /* Spinning only pays when the waker can run meanwhile on another CPU. */
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    rt->spin_ns = cpus > 1 ? stack->cfg.wait_spin_ns : 0;
     return 0;
 }
 
@@ -52,6 +59,15 @@ static void lock_failed(const char *what, int err)
 
 void ust_rt_lock(struct ust_stack *stack)
 {
+    /* Contended: the holder is usually about to release it (a waker wakes
+     * last), so try a little before sleeping on the mutex. */
+    if (stack->rt.spin_ns) {
+        for (unsigned i = 0; i < UST_RT_LOCK_SPIN; i++) {
+            if (pthread_mutex_trylock(&stack->rt.lock) == 0)
+                return;
+            ust_cpu_relax();
+        }
+    }
     int err = pthread_mutex_lock(&stack->rt.lock);
     if (UST_UNLIKELY(err))
         lock_failed("lock", err);
@@ -59,13 +75,23 @@ void ust_rt_lock(struct ust_stack *stack)
 
 void ust_rt_unlock(struct ust_stack *stack)
 {
+    struct ust_rt_state *rt = &stack->rt;
     /* A netif was added (by any caller) since the stack thread last looked:
      * wake it so it watches the new descriptor. */
-    if (UST_UNLIKELY(stack->rt.running && stack->n_netifs != stack->rt.netifs_synced))
+    if (UST_UNLIKELY(rt->running && stack->n_netifs != rt->netifs_synced))
         ust_rt_wake_thread(stack);
-    int err = pthread_mutex_unlock(&stack->rt.lock);
+    /* Sleepers woken meanwhile get their FUTEX_WAKE after the lock is
+     * released, so they do not wake only to wait for it (wait.c). */
+    unsigned n = rt->n_deferred;
+    _Atomic uint32_t *words[UST_RT_DEFERRED_WAKES];
+    for (unsigned i = 0; i < n; i++)
+        words[i] = rt->deferred[i];
+    rt->n_deferred = 0;
+    int err = pthread_mutex_unlock(&rt->lock);
     if (UST_UNLIKELY(err))
         lock_failed("unlock", err);
+    if (n)
+        ust_rt_flush_wakes(words, n);
 }
 
 static uint64_t monotonic_ns(void)

@@ -3,15 +3,18 @@
  * The only layer that knows about threads and clocks. Everything below it is
  * single-threaded code that runs with the stack lock held.
  *
- * Blocking: a call that cannot complete sleeps in ust_rt_sleep() on the wait
+ * Blocking: a call that cannot complete sleeps in ust_rt_wait() on the wait
  * queues of the objects it waits for (waitq.h), releasing the lock while it
- * sleeps. Only a running stack thread can make progress while a caller
- * sleeps, so callers check ust_rt_can_block() first: without a stack thread
+ * sleeps (wait.c: a futex word per sleeper, woken after the waker releases
+ * the lock; signals interrupt it as Linux's table says). Only a running
+ * stack thread can make progress while a caller sleeps, so callers check
+ * ust_rt_can_block() first: without a stack thread
  * (a stack driven by ust_stack_poll or by the simulator) blocking calls
  * behave as non-blocking ones. */
 #ifndef UST_RUNTIME_RUNTIME_H
 #define UST_RUNTIME_RUNTIME_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -40,18 +43,43 @@ bool ust_rt_can_block(const struct ust_stack *stack);
  * wait of timeout_ns that starts now ends; UST_RT_FOREVER stays forever. */
 uint64_t ust_rt_deadline(const struct ust_stack *stack, uint64_t timeout_ns);
 
+/* What a signal handler that runs while a caller sleeps does to the wait
+ * (signal(7), "Interruption of system calls and library functions by
+ * signal handlers"). The handler runs whatever the mode; the mode only
+ * decides whether the call then fails with EINTR. */
+enum ust_rt_sig {
+    UST_RT_SIG_IGNORE,          /* the wait goes on */
+    UST_RT_SIG_RESTART,         /* -EINTR, unless the handler has SA_RESTART: then
+                                 * the wait goes on (pipes, FIFO open, mq, sockets
+                                 * without a timeout) */
+    UST_RT_SIG_EINTR,           /* -EINTR even with SA_RESTART (msgsnd/msgrcv,
+                                 * poll/epoll, sockets with SO_RCVTIMEO/SNDTIMEO) */
+};
+
 /* Links the n entries (each with q and events set) onto their queues and
- * sleeps, lock released, until one of them is woken, the deadline passes, or
- * the stack thread stops. Unlinks them before returning, with the lock held
- * again and stack->now refreshed. Returns 0 when woken (or stopping: the
- * caller re-checks and finds it can no longer block), -ETIMEDOUT when the
- * deadline passed. The caller must keep the queues alive (hold a reference
- * on their objects) while it sleeps. Only call when ust_rt_can_block(). */
+ * sleeps, lock released, until one of them is woken, the deadline passes,
+ * the stack thread stops, or (per `sig`) a signal handler runs in this
+ * thread. Unlinks them before returning, with the lock held again and
+ * stack->now refreshed. Returns 0 when woken (or stopping: the caller
+ * re-checks and finds it can no longer block), -ETIMEDOUT when the deadline
+ * passed, -EINTR when interrupted; a caller that was woken as well gets 0
+ * (what it waited for wins, as in Linux's wait loops, which check the
+ * condition before signal_pending). A caller re-checks its object first
+ * and returns -EINTR only when it still has to wait. The caller must keep
+ * the queues alive (hold a reference on their objects) while it sleeps.
+ * Only call when ust_rt_can_block(). */
+int ust_rt_wait(struct ust_stack *stack, struct ust_wait_entry *entries, unsigned n,
+                uint64_t deadline, enum ust_rt_sig sig);
+/* ust_rt_wait(..., UST_RT_SIG_IGNORE): never -EINTR. */
 int ust_rt_sleep(struct ust_stack *stack, struct ust_wait_entry *entries, unsigned n,
                  uint64_t deadline);
 
-/* How many callers sleep in ust_rt_sleep now (tests, diagnostics). Lock held. */
+/* How many callers sleep in ust_rt_wait now (tests, diagnostics). Lock held. */
 unsigned ust_rt_sleeper_count(const struct ust_stack *stack);
+/* How many of them sleep in the kernel (past their spin, in or entering
+ * the futex system call): a signal sent to such a thread interrupts its
+ * wait (tests). Lock held. */
+unsigned ust_rt_kernel_sleeper_count(const struct ust_stack *stack);
 
 /* Internal to runtime/ (lock held). */
 /* Brings stack->now up to CLOCK_MONOTONIC when the stack thread runs. */
@@ -61,7 +89,9 @@ uint64_t ust_rt_clock_ns(void);
 /* Makes the stack thread run a loop now (writes its eventfd); nothing when
  * called on the stack thread itself or when it does not run. */
 void ust_rt_wake_thread(struct ust_stack *stack);
-/* Wakes every caller asleep in ust_rt_sleep (ust_stack_stop). */
+/* Wakes every caller asleep in ust_rt_wait (ust_stack_stop). */
 void ust_rt_wake_all(struct ust_stack *stack);
+/* FUTEX_WAKEs the n deferred state words (ust_rt_unlock, lock released). */
+void ust_rt_flush_wakes(_Atomic uint32_t *const *words, unsigned n);
 
 #endif

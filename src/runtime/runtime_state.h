@@ -5,11 +5,17 @@
 #define UST_RUNTIME_RUNTIME_STATE_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "netif/netif.h"
 
 struct ust_waiter;
+
+/* FUTEX_WAKEs a lock holder may defer to its ust_rt_unlock (more are made
+ * at once, under the lock). */
+#define UST_RT_DEFERRED_WAKES 16
 
 /* A netif descriptor in the stack thread's epoll set. */
 struct ust_rt_watch {
@@ -31,6 +37,13 @@ struct ust_rt_state {
     unsigned netifs_synced;     /* stack->n_netifs when the set was last synced */
     /* Every caller asleep in ust_rt_sleep, so ust_stack_stop can wake them. */
     struct ust_waiter *sleepers;
+    /* State words of sleepers woken under the lock that sleep in the
+     * kernel: ust_rt_unlock FUTEX_WAKEs them once the lock is released. */
+    _Atomic uint32_t *deferred[UST_RT_DEFERRED_WAKES];
+    unsigned n_deferred;
+    /* How long a sleeper spins before sleeping in the kernel (from
+     * cfg.wait_spin_ns; 0 on a single CPU). */
+    uint64_t spin_ns;
 };
 
 #endif

@@ -4,15 +4,15 @@
  * file, hence a socket, a pipe...) embeds one struct ust_waitq. A caller that
  * must wait links one entry per object it waits on (one for a blocking read,
  * one per descriptor for ust_poll, as in Linux's poll table) and sleeps in
- * ust_rt_sleep() (runtime.h). Whoever makes the object ready calls
+ * ust_rt_wait() (runtime.h). Whoever makes the object ready calls
  * ust_waitq_wake() with the events that became true; every entry interested
  * in one of them wakes its sleeper, which then re-checks the object.
  *
  * Everything runs under the stack lock, so a wakeup cannot slip between a
  * caller's check and its sleep. Nothing here names a thread type: the
- * sleeper (a condition variable) is runtime/'s business, and layers below the
- * runtime only embed queues and wake them. Waking a queue with nobody on it
- * costs one test. */
+ * sleeper (a futex word, runtime/wait.c) is runtime/'s business, and layers
+ * below the runtime only embed queues and wake them. Waking a queue with
+ * nobody on it costs one test. */
 #ifndef UST_RUNTIME_WAITQ_H
 #define UST_RUNTIME_WAITQ_H
 
@@ -25,7 +25,7 @@ struct ust_wait_entry {
     struct ust_wait_entry *next, **pprev;
     struct ust_waitq *q;        /* set by the caller before sleeping */
     uint32_t events;            /* POLL* bits that should wake this entry */
-    struct ust_waiter *waiter;  /* set by ust_rt_sleep */
+    struct ust_waiter *waiter;  /* set by ust_rt_wait */
     /* Callback entries (epoll's permanent watches): when set, a matching
      * wake calls func instead of waking a sleeper. func must not unlink
      * other entries of the queue being woken. Lock held. */
@@ -44,7 +44,7 @@ static inline void ust_waitq_init(struct ust_waitq *q) { q->head = NULL; }
 void ust_waitq_wake_slow(struct ust_waitq *q, uint32_t events);
 
 /* Links / unlinks a callback entry (e->q and e->func set) that stays on its
- * queue across wakes, unlike ust_rt_sleep's entries. Lock held. */
+ * queue across wakes, unlike ust_rt_wait's entries. Lock held. */
 static inline void ust_waitq_add(struct ust_wait_entry *e)
 {
     e->next = e->q->head;

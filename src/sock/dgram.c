@@ -1,13 +1,16 @@
 /* Datagram sockets: the socket operations of UDP and ping sockets, on top
  * of net/udp.c and net/ping.c. Here the caller's struct sockaddr_in is
  * checked (with Linux's errnos, in Linux's order) and converted to host
- * byte order; receiving waits through the generic ust_file_wait_io. */
+ * byte order; the caller's iovec list goes down to net/ untouched.
+ * Receiving waits for a datagram, sending for room in SO_SNDBUF (frames
+ * still held by drivers), both through the generic ust_file_wait_io. */
 #include <errno.h>
 #include <poll.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <linux/sockios.h>
 
+#include "core/iov.h"
 #include "fd/fd.h"
 #include "net/udp.h"
 #include "sock/sock.h"
@@ -54,7 +57,8 @@ static int dgram_connect(struct ust_socket *so, const struct sockaddr *addr, soc
 }
 
 /* The checks Linux makes before it looks at the destination address. */
-static int send_precheck(const struct ust_socket *so, const void *buf, size_t len, int flags)
+static int send_precheck(const struct ust_socket *so, const struct iovec *iov, size_t iovcnt,
+                         size_t len, int flags)
 {
     if (len > 0xffff)
         return -EMSGSIZE;
@@ -64,19 +68,34 @@ static int send_precheck(const struct ust_socket *so, const void *buf, size_t le
         return -EINVAL;
     if (flags & MSG_OOB)
         return -EOPNOTSUPP;
-    const uint8_t *h = buf;
+    uint8_t h[2];
+    ust_iov_from(iov, iovcnt, 0, h, sizeof(h));
     if (h[0] != 8 /* echo request */ || h[1] != 0)
         return -EINVAL;
     return 0;
 }
 
-static ssize_t dgram_sendmsg(struct ust_socket *so, const void *buf, size_t len, int flags,
-                             const struct sockaddr *addr, socklen_t alen)
+struct send_args {
+    const struct iovec *iov;
+    size_t iovcnt, len;
+    int flags;
+    const struct ust_inet_addr *dst;
+};
+
+static ssize_t try_send(struct ust_file *f, void *arg)
+{
+    struct ust_socket *so = f->priv;
+    struct send_args *a = arg;
+    return ust_udp_sendmsg(udp_of(so), a->iov, a->iovcnt, a->len, a->flags, a->dst);
+}
+
+static ssize_t dgram_sendmsg(struct ust_socket *so, const struct iovec *iov, size_t iovcnt,
+                             size_t len, int flags, const struct sockaddr *addr, socklen_t alen)
 {
     /* inet_send_prepare: bind a port first. */
     if (ust_udp_autobind(udp_of(so)) != 0)
         return -EAGAIN;
-    int err = send_precheck(so, buf, len, flags);
+    int err = send_precheck(so, iov, iovcnt, len, flags);
     if (err)
         return err;
     struct ust_inet_addr dst, *pdst = NULL;
@@ -91,27 +110,36 @@ static ssize_t dgram_sendmsg(struct ust_socket *so, const void *buf, size_t len,
         dst.port = ntohs(sin.sin_port);
         pdst = &dst;
     }
-    return ust_udp_sendmsg(udp_of(so), buf, len, flags, pdst);
+    /* SO_SNDBUF full (frames still held below): wait for room as Linux's
+     * sock_alloc_send_pskb, bounded by SO_SNDTIMEO; -EAGAIN when it may
+     * not wait. */
+    struct send_args a = { iov, iovcnt, len, flags, pdst };
+    return ust_file_wait_io(so->file, POLLOUT | POLLWRNORM, (flags & MSG_DONTWAIT) != 0,
+                            so->file->sndtimeo_ns, try_send, &a);
 }
 
 struct recv_args {
-    void *buf;
-    size_t len;
+    const struct iovec *iov;
+    size_t iovcnt, len;
     int flags;
     struct ust_inet_addr src;
+    int *msg_flags;
 };
 
 static ssize_t try_recv(struct ust_file *f, void *arg)
 {
     struct ust_socket *so = f->priv;
     struct recv_args *a = arg;
-    return ust_udp_recvmsg(udp_of(so), a->buf, a->len, a->flags, &a->src);
+    return ust_udp_recvmsg(udp_of(so), a->iov, a->iovcnt, a->len, a->flags, &a->src,
+                           a->msg_flags);
 }
 
-static ssize_t dgram_recvmsg(struct ust_socket *so, void *buf, size_t len, int flags,
-                             struct sockaddr_in *from)
+static ssize_t dgram_recvmsg(struct ust_socket *so, const struct iovec *iov, size_t iovcnt,
+                             size_t len, int flags, struct sockaddr_in *from, int *msg_flags)
 {
-    struct recv_args a = { buf, len, flags, { 0, 0 } };
+    if ((flags & MSG_OOB) && is_ping(so))
+        return -EOPNOTSUPP;     /* ping_recvmsg (udp_recvmsg ignores the flag) */
+    struct recv_args a = { iov, iovcnt, len, flags, { 0, 0 }, msg_flags };
     ssize_t r = ust_file_wait_io(so->file, POLLIN | POLLRDNORM, (flags & MSG_DONTWAIT) != 0,
                                  so->file->rcvtimeo_ns, try_recv, &a);
     if (r >= 0 && from) {
@@ -133,8 +161,8 @@ static int dgram_ioctl(struct ust_socket *so, unsigned long request, void *arg)
     switch (request) {
     case SIOCINQ:       /* = FIONREAD: the next datagram's length (udp_ioctl) */
         return ust_sock_put_int(arg, (int)ust_udp_next_len(udp_of(so)));
-    case SIOCOUTQ:      /* nothing waits in a send queue */
-        return ust_sock_put_int(arg, 0);
+    case SIOCOUTQ:      /* bytes of sent frames not yet freed (sk_wmem_alloc) */
+        return ust_sock_put_int(arg, (int)udp_of(so)->wmem_alloc);
     default:
         return -ENOTTY;
     }

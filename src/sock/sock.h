@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 #include <netinet/in.h>
 
 struct ust_stack;
@@ -28,14 +29,18 @@ struct ust_proto_ops {
     int (*bind)(struct ust_socket *so, const struct sockaddr *addr, socklen_t len);
     /* addr->sa_family AF_UNSPEC dissolves the association. */
     int (*connect)(struct ust_socket *so, const struct sockaddr *addr, socklen_t len);
-    /* addr NULL: the connected peer. May block through ust_file_wait_io
-     * (SO_SNDTIMEO) unless flags has MSG_DONTWAIT. */
-    ssize_t (*sendmsg)(struct ust_socket *so, const void *buf, size_t len, int flags,
-                       const struct sockaddr *addr, socklen_t alen);
-    /* from (may be NULL) gets the source. May block (SO_RCVTIMEO) unless
-     * flags has MSG_DONTWAIT. */
-    ssize_t (*recvmsg)(struct ust_socket *so, void *buf, size_t len, int flags,
-                       struct sockaddr_in *from);
+    /* Sends the len bytes of the scatter/gather list iov (checked by
+     * ust_iov_check; send/write are the one-piece case). addr NULL: the
+     * connected peer. May block through ust_file_wait_io (SO_SNDTIMEO)
+     * unless flags has MSG_DONTWAIT. */
+    ssize_t (*sendmsg)(struct ust_socket *so, const struct iovec *iov, size_t iovcnt, size_t len,
+                       int flags, const struct sockaddr *addr, socklen_t alen);
+    /* Receives up to len bytes into the list. from (may be NULL) gets the
+     * source; *msg_flags (never NULL, starts at 0) gets recvmsg's msg_flags
+     * (MSG_TRUNC, MSG_OOB). May block (SO_RCVTIMEO) unless flags has
+     * MSG_DONTWAIT. */
+    ssize_t (*recvmsg)(struct ust_socket *so, const struct iovec *iov, size_t iovcnt, size_t len,
+                       int flags, struct sockaddr_in *from, int *msg_flags);
     /* POLL* events true now. */
     uint32_t (*poll)(struct ust_socket *so);
     /* Protocol ioctls (FIONREAD...); -ENOTTY when unknown. */

@@ -112,6 +112,12 @@ static int sol_socket_set(struct ust_socket *so, int optname, const void *optval
     case SO_BROADCAST:
         sk->broadcast = val != 0;
         return 0;
+    case SO_REUSEPORT:      /* takes effect at bind (udp.c, tcp_pcb.c) */
+        sk->reuseport = val != 0;
+        return 0;
+    case SO_OOBINLINE:      /* TCP's urgent byte stays in the stream */
+        sk->oobinline = val != 0;
+        return 0;
     case SO_KEEPALIVE:
         sk->keepalive = val != 0;
         if (sk->protocol == IPPROTO_TCP)
@@ -232,6 +238,10 @@ static int sol_socket_get(struct ust_socket *so, int optname, void *optval, sock
         return int_out(optval, optlen, sk->reuseaddr);
     case SO_BROADCAST:
         return int_out(optval, optlen, sk->broadcast);
+    case SO_REUSEPORT:
+        return int_out(optval, optlen, sk->reuseport);
+    case SO_OOBINLINE:
+        return int_out(optval, optlen, sk->oobinline);
     case SO_KEEPALIVE:
         return int_out(optval, optlen, sk->keepalive);
     case SO_RCVBUF:

@@ -14,6 +14,7 @@
 #include <linux/sockios.h>
 #include <netinet/tcp.h>
 
+#include "core/iov.h"
 #include "core/util.h"
 #include "fd/fd.h"
 #include "runtime/runtime.h"
@@ -139,79 +140,249 @@ static int stream_shutdown(struct ust_socket *so, int how)
 /* ---- send / recv ------------------------------------------------------------ */
 
 struct send_args {
-    const uint8_t *buf;
-    size_t len, done;
+    const struct iovec *iov;
+    size_t iovcnt, len, done;
     int flags;
 };
 
-/* Copies what fits; -EAGAIN until every byte is in (a blocking send waits
- * for all of it, as Linux's tcp_sendmsg). */
+/* One piece into the send ring. MSG_OOB (Linux tcp_mark_urg, RFC 6093):
+ * SND.UP becomes the sequence just past this call's data; it is set
+ * before the data goes, so the segments carrying it have URG, and then
+ * corrected to what the ring took. */
+static ssize_t send_piece(struct ust_tcb *tcb, const void *p, size_t k, int flags)
+{
+    if (!(flags & MSG_OOB))
+        return ust_tcp_send(tcb, p, k, flags);
+    uint32_t old_up = tcb->snd_up;
+    bool old_urg = tcb->snd_urg;
+    tcb->snd_up = ust_tcp_snd_end(tcb) + (uint32_t)k;
+    tcb->snd_urg = true;
+    ssize_t r = ust_tcp_send(tcb, p, k, flags);
+    if (r > 0) {
+        tcb->snd_up = ust_tcp_snd_end(tcb);
+    } else {
+        tcb->snd_up = old_up;
+        tcb->snd_urg = old_urg;
+    }
+    return r;
+}
+
+/* Copies what fits, piece by piece (every piece but the last with
+ * MSG_MORE, so the pieces share segments); -EAGAIN until every byte is in
+ * (a blocking send waits for all of it, as Linux's tcp_sendmsg). */
 static ssize_t try_send(struct ust_file *f, void *arg)
 {
     struct send_args *a = arg;
-    ssize_t r = ust_tcp_send(tcb_of(f->priv), a->buf + a->done, a->len - a->done, a->flags);
-    if (r > 0)
+    struct ust_tcb *tcb = tcb_of(f->priv);
+    ssize_t r = 0;
+    while (a->done < a->len) {
+        struct ust_iov_pos p = ust_iov_seek(a->iov, a->iovcnt, a->done);
+        size_t k = UST_MIN(a->iov[p.idx].iov_len - p.off, a->len - a->done);
+        bool last = a->done + k == a->len;
+        r = send_piece(tcb, (const uint8_t *)a->iov[p.idx].iov_base + p.off, k,
+                       last ? a->flags : a->flags | MSG_MORE);
+        if (r <= 0)
+            break;
         a->done += (size_t)r;
-    else if (r < 0 && r != -EAGAIN)
+        if ((size_t)r < k)
+            break;
+    }
+    if (a->done < a->len && tcb->more && !(a->flags & MSG_MORE)) {
+        tcb->more = false;      /* stopped early: do not hold what went in */
+        ust_tcp_output(tcb);
+    }
+    if (a->len == 0)
+        r = ust_tcp_send(tcb, NULL, 0, a->flags);   /* the state checks only */
+    if (r < 0 && r != -EAGAIN)
         return a->done ? (ssize_t)a->done : r;
     return a->done == a->len ? (ssize_t)a->done : -EAGAIN;
 }
 
-static ssize_t stream_sendmsg(struct ust_socket *so, const void *buf, size_t len, int flags,
-                              const struct sockaddr *addr, socklen_t alen)
+static ssize_t stream_sendmsg(struct ust_socket *so, const struct iovec *iov, size_t iovcnt,
+                              size_t len, int flags, const struct sockaddr *addr, socklen_t alen)
 {
     (void)addr;             /* Linux ignores the address of a connected stream */
     (void)alen;
-    if (flags & MSG_OOB)
-        return -EOPNOTSUPP;
-    struct send_args a = { buf, len, 0, flags };
-    ssize_t r = ust_file_wait_io(so->file, POLLOUT | POLLWRNORM, (flags & MSG_DONTWAIT) != 0,
-                                 so->file->sndtimeo_ns, try_send, &a);
-    if (r == -EAGAIN && a.done > 0)
+    struct send_args a = { iov, iovcnt, len, 0, flags };
+    ssize_t r = ust_file_wait_io_partial(so->file, POLLOUT | POLLWRNORM,
+                                         (flags & MSG_DONTWAIT) != 0, so->file->sndtimeo_ns,
+                                         try_send, &a, &a.done);
+    if ((r == -EAGAIN || r == -EINTR) && a.done > 0)
         r = (ssize_t)a.done;
+    if ((flags & MSG_OOB) && a.done > 0) {
+        /* Linux tcp_nagle_test: urgent mode sends at once. */
+        struct ust_tcb *tcb = tcb_of(so);
+        tcb->push_now = true;
+        ust_tcp_output(tcb);
+        tcb->push_now = false;
+    }
     if (r == -EPIPE && !(flags & MSG_NOSIGNAL) && so->sk->stack->cfg.raise_sigpipe)
         raise(SIGPIPE);
     return r;
 }
 
+/* ---- Urgent data, receive side (Linux tcp_recvmsg / tcp_recv_urg) ------------ */
+
+/* The sequence number of the receive ring's first byte (Linux copied_seq). */
+static uint32_t copied_seq(const struct ust_tcb *tcb)
+{
+    return tcb->rcv_nxt - (uint32_t)ust_ring_used(&tcb->rcv) - (tcb->fin_rcvd ? 1u : 0u);
+}
+
+/* The urgent byte is in the ring (Linux TCP_URG_VALID): its offset there. */
+static bool urg_valid(const struct ust_tcb *tcb, size_t *off)
+{
+    if (tcb->urg_state != UST_TCP_URG_PENDING)
+        return false;
+    uint32_t o = tcb->rcv_up - copied_seq(tcb);
+    if (ust_seq_lt(tcb->rcv_up, copied_seq(tcb)) || o >= ust_ring_used(&tcb->rcv))
+        return false;
+    *off = o;
+    return true;
+}
+
+/* Reading went past the urgent byte: it is forgotten (urg_data = 0). */
+static void urg_passed(struct ust_tcb *tcb)
+{
+    if (tcb->urg_state != UST_TCP_URG_NONE && ust_seq_gt(copied_seq(tcb), tcb->rcv_up))
+        tcb->urg_state = UST_TCP_URG_NONE;
+}
+
+/* recv(MSG_OOB): the urgent byte once, unless SO_OOBINLINE keeps it in the
+ * stream. EINVAL with none (or read already), EAGAIN until it arrives. */
+static ssize_t recv_urgent(struct ust_tcb *tcb, const struct iovec *iov, size_t iovcnt,
+                           size_t len, int flags, int *msg_flags)
+{
+    if (tcb->state == UST_TCP_LISTEN)
+        return -ENOTCONN;       /* tcp_recvmsg checks this first */
+    if (tcb->sk.oobinline || tcb->urg_state != UST_TCP_URG_PENDING)
+        return -EINVAL;
+    if (tcb->state == UST_TCP_CLOSED && !tcb->done)
+        return -ENOTCONN;
+    size_t off;
+    if (urg_valid(tcb, &off)) {
+        uint8_t c;
+        ust_ring_peek(&tcb->rcv, off, &c, 1);
+        if (!(flags & MSG_PEEK))
+            tcb->urg_state = UST_TCP_URG_READ;
+        *msg_flags |= MSG_OOB;
+        if (len == 0) {
+            *msg_flags |= MSG_TRUNC;
+            return 0;
+        }
+        if (!(flags & MSG_TRUNC))
+            ust_iov_to(iov, iovcnt, 0, &c, 1);
+        return 1;
+    }
+    if (tcb->state == UST_TCP_CLOSED || tcb->shut_rd || tcb->fin_rcvd)
+        return 0;
+    return -EAGAIN;
+}
+
 struct recv_args {
-    uint8_t *buf;
-    size_t len, done;
+    const struct iovec *iov;
+    size_t iovcnt, len, done;
+    size_t skip;                /* MSG_PEEK: urgent bytes stepped over */
     int flags;
 };
+
+/* Reading stops at the urgent byte (so SIOCATMARK can tell), and without
+ * SO_OOBINLINE steps over it. *k is cut to the bytes before the mark.
+ * False when the call must end here (data was read before the mark). */
+static bool urg_limit(struct ust_tcb *tcb, struct recv_args *a, size_t *k)
+{
+    if (tcb->urg_state == UST_TCP_URG_NONE)
+        return true;
+    bool peek = (a->flags & MSG_PEEK) != 0;
+    uint32_t head = copied_seq(tcb) + (peek ? (uint32_t)(a->done + a->skip) : 0u);
+    if (ust_seq_lt(tcb->rcv_up, head))
+        return true;
+    uint32_t off = tcb->rcv_up - head;
+    if (off >= *k)
+        return true;
+    if (off > 0) {
+        *k = off;
+        return true;
+    }
+    if (a->done > 0)
+        return false;
+    if (!tcb->sk.oobinline && ust_ring_used(&tcb->rcv) > (peek ? a->skip : 0)) {
+        if (peek) {
+            a->skip++;
+        } else {
+            ust_ring_discard(&tcb->rcv, 1);
+            urg_passed(tcb);
+        }
+    }
+    return true;
+}
+
+/* One piece: ust_tcp_recv (which also reports EOF and errors), or for a
+ * later piece of MSG_PEEK a copy further into the ring. */
+static ssize_t recv_piece(struct ust_tcb *tcb, struct recv_args *a, void *p, size_t k)
+{
+    size_t off = a->done + a->skip;
+    if (!(a->flags & MSG_PEEK) || off == 0)
+        return ust_tcp_recv(tcb, p, k, a->flags);
+    size_t n = off < ust_ring_used(&tcb->rcv) ? ust_ring_peek(&tcb->rcv, off, p, k) : 0;
+    return n ? (ssize_t)n : -EAGAIN;
+}
 
 static ssize_t try_recv(struct ust_file *f, void *arg)
 {
     struct recv_args *a = arg;
-    ssize_t r = ust_tcp_recv(tcb_of(f->priv), a->buf + a->done, a->len - a->done, a->flags);
-    if (r > 0) {
+    struct ust_tcb *tcb = tcb_of(f->priv);
+    ssize_t r = -EAGAIN;
+    bool at_mark = false;
+    while (a->done < a->len || a->len == 0) {
+        struct ust_iov_pos p = ust_iov_seek(a->iov, a->iovcnt, a->done);
+        size_t k = a->len ? UST_MIN(a->iov[p.idx].iov_len - p.off, a->len - a->done) : 0;
+        if (!urg_limit(tcb, a, &k)) {
+            at_mark = true;
+            break;
+        }
+        /* Linux tcp_recvmsg: once bytes are copied, a pending error ends
+         * the call and stays for the next one. */
+        if (a->done > 0 && tcb->sk.err && ust_ring_used(&tcb->rcv) == 0) {
+            r = 0;
+            break;
+        }
+        uint8_t *base = k ? (uint8_t *)a->iov[p.idx].iov_base + p.off : NULL;
+        r = recv_piece(tcb, a, base, k);
+        if (r <= 0 || a->len == 0)
+            break;
         a->done += (size_t)r;
+        urg_passed(tcb);
+        if ((size_t)r < k)
+            break;
+    }
+    if (a->done > 0) {
         /* Linux sock_rcvlowat: keep going until the target, which is the
          * whole length with MSG_WAITALL, else SO_RCVLOWAT (not with
-         * MSG_PEEK). What was copied is returned if the wait ends early. */
-        size_t target = ust_tcp_rcvlowat(tcb_of(f->priv));
+         * MSG_PEEK). What was copied is returned if the wait ends early,
+         * and always at the urgent mark. */
+        size_t target = ust_tcp_rcvlowat(tcb);
         if ((a->flags & MSG_WAITALL) || target > a->len)
             target = a->len;
-        if (!(a->flags & MSG_PEEK) && a->done < target)
+        if (!at_mark && !(a->flags & MSG_PEEK) && a->done < target && (r > 0 || r == -EAGAIN))
             return -EAGAIN;
         return (ssize_t)a->done;
     }
-    if (r == 0 || (r < 0 && r != -EAGAIN))
-        return a->done ? (ssize_t)a->done : r;
-    return -EAGAIN;
+    return r;
 }
 
-static ssize_t stream_recvmsg(struct ust_socket *so, void *buf, size_t len, int flags,
-                              struct sockaddr_in *from)
+static ssize_t stream_recvmsg(struct ust_socket *so, const struct iovec *iov, size_t iovcnt,
+                              size_t len, int flags, struct sockaddr_in *from, int *msg_flags)
 {
-    if (flags & MSG_OOB)
-        return -EINVAL;         /* no urgent data is ever kept */
-    struct recv_args a = { buf, len, 0, flags };
-    ssize_t r = ust_file_wait_io(so->file, POLLIN | POLLRDNORM, (flags & MSG_DONTWAIT) != 0,
-                                 so->file->rcvtimeo_ns, try_recv, &a);
-    if (r == -EAGAIN && a.done > 0)
-        r = (ssize_t)a.done;
     (void)from;     /* Linux tcp_recvmsg names no source: *from stays AF_UNSPEC */
+    if (flags & MSG_OOB)
+        return recv_urgent(tcb_of(so), iov, iovcnt, len, flags, msg_flags);
+    struct recv_args a = { iov, iovcnt, len, 0, 0, flags };
+    ssize_t r = ust_file_wait_io_partial(so->file, POLLIN | POLLRDNORM,
+                                         (flags & MSG_DONTWAIT) != 0, so->file->rcvtimeo_ns,
+                                         try_recv, &a, &a.done);
+    if ((r == -EAGAIN || r == -EINTR) && a.done > 0)
+        r = (ssize_t)a.done;
     return r;
 }
 
@@ -219,7 +390,20 @@ static ssize_t stream_recvmsg(struct ust_socket *so, void *buf, size_t len, int 
 
 static uint32_t stream_poll(struct ust_socket *so)
 {
-    return ust_tcp_poll(tcb_of(so));
+    struct ust_tcb *tcb = tcb_of(so);
+    uint32_t mask = ust_tcp_poll(tcb);
+    if (tcb->urg_state == UST_TCP_URG_NONE)
+        return mask;
+    size_t off;
+    if (urg_valid(tcb, &off))
+        mask |= POLLPRI;        /* Linux tcp_poll: TCP_URG_VALID */
+    /* An urgent byte at the head that reading will step over does not
+     * count as readable data (tcp_poll's target++). */
+    size_t used = ust_ring_used(&tcb->rcv);
+    if (!tcb->sk.oobinline && tcb->rcv_up == copied_seq(tcb) && used > 0 &&
+        !(mask & POLLRDHUP) && used - 1 < ust_tcp_rcvlowat(tcb))
+        mask &= ~(uint32_t)(POLLIN | POLLRDNORM);
+    return mask;
 }
 
 static int stream_ioctl(struct ust_socket *so, unsigned long request, void *arg)
@@ -234,6 +418,9 @@ static int stream_ioctl(struct ust_socket *so, unsigned long request, void *arg)
         if (tcb->state == UST_TCP_LISTEN)
             return -EINVAL;
         return ust_sock_put_int(arg, (int)ust_tcp_outq(tcb));
+    case SIOCATMARK:        /* reading is at the urgent byte (Linux tcp_ioctl) */
+        return ust_sock_put_int(arg, tcb->urg_state != UST_TCP_URG_NONE &&
+                                         tcb->rcv_up == copied_seq(tcb));
     case SIOCOUTQNSD: {     /* queued but not yet sent */
         if (tcb->state == UST_TCP_LISTEN)
             return -EINVAL;
@@ -273,7 +460,9 @@ static void linger_wait(struct ust_socket *so)
     uint64_t deadline = ust_rt_deadline(stack, (uint64_t)tcb->linger * UST_NSEC_PER_SEC);
     struct ust_wait_entry e = { .q = &so->file->wq, .events = UST_WAKE_ALL };
     while (fin_unacked(tcb->state) && ust_rt_can_block(stack)) {
-        if (ust_rt_sleep(stack, &e, 1, deadline) == -ETIMEDOUT)
+        /* A signal ends the wait too; close still succeeds (Linux
+         * sk_stream_wait_close). */
+        if (ust_rt_wait(stack, &e, 1, deadline, UST_RT_SIG_EINTR) < 0)
             break;
     }
 }
@@ -366,8 +555,8 @@ int ust_stream_setsockopt(struct ust_socket *so, int optname, const void *optval
     case TCP_CORK:
         ust_tcp_set_cork(tcb, v != 0);
         return 0;
-    case TCP_MAXSEG:        /* Linux: 88..65535, or 0 for the default */
-        if (v != 0 && (v < 88 || v > 65535))
+    case TCP_MAXSEG:        /* Linux: TCP_MIN_MSS..MAX_TCP_WINDOW, or 0 */
+        if (v != 0 && (v < 88 || v > 32767))
             return -EINVAL;
         tcb->user_mss = (uint16_t)v;
         return 0;

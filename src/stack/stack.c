@@ -58,6 +58,7 @@ void ust_stack_config_init(struct ust_stack_config *cfg)
     cfg->pipe_max_size = 1u << 20;
     cfg->fifo_max = 1024;
     cfg->pipe_user_pages_soft = 16384;
+    cfg->pipe_user_pages_hard = 0;
     cfg->mq_queues_max = 256;
     cfg->mq_maxmsg_default = 10;
     cfg->mq_maxmsg_max = 10;
@@ -68,6 +69,8 @@ void ust_stack_config_init(struct ust_stack_config *cfg)
     cfg->msgmax = 8192;
     cfg->msgmnb = 16384;
     cfg->msgpool = 524288000;
+    cfg->ipc_umask = -1;
+    cfg->wait_spin_ns = 10 * UST_NSEC_PER_USEC;
     cfg->log_level = UST_LOG_WARN;
 }
 

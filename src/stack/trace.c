@@ -52,6 +52,19 @@ void ust_trace_call_exit(struct ust_stack *stack, const char *name, int fd, long
     ust_trace_emit(stack, &ev);
 }
 
+void ust_trace_ipc_(struct ust_stack *stack, enum ust_trace_ipc_op op, const char *object,
+                    int id, size_t bytes, long prio_or_type, size_t queued)
+{
+    struct ust_trace_event ev = { .kind = UST_TRACE_IPC };
+    ev.u.ipc.op = op;
+    ev.u.ipc.object = object;
+    ev.u.ipc.fd = id;
+    ev.u.ipc.bytes = (uint32_t)bytes;
+    ev.u.ipc.prio_or_type = prio_or_type;
+    ev.u.ipc.queued = (uint32_t)queued;
+    ust_trace_emit(stack, &ev);
+}
+
 const char *ust_trace_kind_name(enum ust_trace_kind kind)
 {
     static const char *const names[UST_TRACE__KINDS] = {
@@ -147,7 +160,8 @@ static void put_seg(struct out *o, const struct ust_trace_event *ev)
 
 static const char *timer_name(enum ust_trace_timer t)
 {
-    static const char *const n[] = { "RTO", "persist", "delayed-ACK", "keepalive", "TIME-WAIT" };
+    static const char *const n[] = { "RTO", "persist", "delayed-ACK", "keepalive", "TIME-WAIT",
+                                     "loss-probe" };
     return (unsigned)t < sizeof(n) / sizeof(n[0]) ? n[t] : "?";
 }
 
@@ -199,8 +213,10 @@ static void put_rest(struct out *o, const struct ust_trace_event *ev)
         put(o, " flight %u", ev->u.cc.flight);
         break;
     case UST_TRACE_IPC:
-        put(o, "%s fd %d: %s %u bytes", ev->u.ipc.object, ev->u.ipc.fd,
-            ev->u.ipc.op == UST_IPC_WRITE ? "wrote" : "read", ev->u.ipc.bytes);
+        put(o, "%s", ev->u.ipc.object);
+        if (ev->u.ipc.fd >= 0)
+            put(o, " %d", ev->u.ipc.fd);
+        put(o, ": %s %u bytes", ev->u.ipc.op == UST_IPC_WRITE ? "wrote" : "read", ev->u.ipc.bytes);
         if (ev->u.ipc.prio_or_type)
             put(o, " (%s %ld)", strcmp(ev->u.ipc.object, "msg") == 0 ? "type" : "prio",
                 ev->u.ipc.prio_or_type);

@@ -29,5 +29,23 @@ void ust_trace_emit(struct ust_stack *stack, struct ust_trace_event *ev);
  * on return (ret, and errno when ret is -1). */
 void ust_trace_call_enter(struct ust_stack *stack, const char *name, int fd);
 void ust_trace_call_exit(struct ust_stack *stack, const char *name, int fd, long ret, int err);
+/* The same from an internal result: >= 0, or a negative errno. */
+static inline void ust_trace_call_ret(struct ust_stack *stack, const char *name, int fd, long r)
+{
+    if (ust_tracing(stack, UST_TRACE_CALL))
+        ust_trace_call_exit(stack, name, fd, r < 0 ? -1 : r, r < 0 ? (int)-r : 0);
+}
+
+/* UST_TRACE_IPC: op of bytes on a pipe/queue ("pipe", "mq", "msg"); id is
+ * the descriptor or queue id (-1 when the layer does not know it). */
+void ust_trace_ipc_(struct ust_stack *stack, enum ust_trace_ipc_op op, const char *object,
+                    int id, size_t bytes, long prio_or_type, size_t queued);
+static inline void ust_trace_ipc(struct ust_stack *stack, enum ust_trace_ipc_op op,
+                                 const char *object, int id, size_t bytes, long prio_or_type,
+                                 size_t queued)
+{
+    if (ust_tracing(stack, UST_TRACE_IPC))
+        ust_trace_ipc_(stack, op, object, id, bytes, prio_or_type, queued);
+}
 
 #endif

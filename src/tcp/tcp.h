@@ -101,6 +101,23 @@ struct ust_tcp_cubic {
 struct ust_tcp_sackblk {
     uint32_t start, end;            /* [start, end) */
 };
+/* A retransmission sent during SACK recovery, remembered so that its loss
+ * is seen (Linux tcp_mark_lost_retrans): data sent after it (at or above
+ * sent_max) SACKed while it is not means it was lost too. Bounded; a
+ * retransmission not remembered is left to the timer. */
+#define UST_TCP_RTXLOG 32
+struct ust_tcp_rtxrec {
+    uint32_t start, end;            /* [start, end) */
+    uint32_t sent_max;              /* SND.MAX when it was sent */
+    bool lost;                      /* to be sent again */
+};
+
+/* The receiver's urgent byte (tcb->urg_state, Linux urg_data). */
+enum {
+    UST_TCP_URG_NONE = 0,           /* none announced, or read past */
+    UST_TCP_URG_PENDING,            /* rcv_up announced; valid once the byte is in the ring */
+    UST_TCP_URG_READ,               /* taken by recv(MSG_OOB); still skipped inline */
+};
 
 struct ust_tcb {
     struct ust_sk sk;               /* addresses, options, the file's wait queue */
@@ -133,6 +150,7 @@ struct ust_tcb {
     uint8_t snd_wscale, rcv_wscale;
     bool wscale_ok, ts_ok, sack_ok;
     uint32_t ts_recent;             /* TS.Recent */
+    uint32_t last_ack_sent;         /* RFC 7323 Last.ACK.sent: ACK field we last sent */
     uint32_t ts_offset;             /* random per connection */
 
     /* Congestion control (RFC 5681, RFC 6582). */
@@ -147,6 +165,28 @@ struct ust_tcb {
     unsigned nsb;
     uint32_t sacked_bytes;
     uint32_t high_rxt;              /* RFC 6675 HighRxt */
+    uint32_t rescue_rxt;            /* RFC 6675 RescueRxt, valid when rescue_set */
+    bool rescue_set;
+    bool in_loss;                   /* after a timeout, until SND.UNA reaches recover */
+    struct ust_tcp_rtxrec rtx[UST_TCP_RTXLOG];
+    unsigned nrtx;
+    /* Undoing a needless window reduction (RFC 3522 Eifel with timestamps,
+     * RFC 3708 / Linux with D-SACK): the window before the recovery, its
+     * start, the TSval of its first retransmission, and how many of its
+     * retransmissions no D-SACK has shown needless yet. */
+    uint32_t prior_cwnd, prior_ssthresh;
+    uint32_t undo_marker, undo_tsval;
+    int32_t undo_retrans;
+    bool undo_ok, undone;
+    /* Tail loss probe (RFC 8985 7): rtx_timer is the probe timer when
+     * tlp_armed; one probe at a time, until SND.UNA passes tlp_high. */
+    bool tlp_armed, tlp_out, tlp_probe;
+    uint32_t tlp_high;
+    /* Reordering seen (Linux tp->reordering): DupThresh, in segments; 0 =
+     * the standard 3. ACK-time snapshot for its detection (tcp_sack.c). */
+    uint8_t reordering;
+    bool sb_snap_ok;
+    uint32_t sb_una, sb_high_rxt;
     uint32_t last_ooo_seq;          /* receiver: latest out-of-order arrival (first SACK block) */
 
     /* Round-trip time (RFC 6298). Microseconds. */
@@ -197,12 +237,21 @@ struct ust_tcb {
     int linger;                     /* SO_LINGER: -1 off, else seconds */
     uint32_t rcvlowat;              /* SO_RCVLOWAT: bytes (>= 1) before POLLIN/recv returns */
 
+    /* Urgent data (RFC 9293 3.8.5 and 3.10.7.4 "sixth", RFC 6093; Linux
+     * snd_up, urg_seq, urg_data). The pointer means the byte AFTER the
+     * last urgent one, as Linux and RFC 6093 say. */
+    bool snd_urg;                   /* send(MSG_OOB) was used: URG while SND.UNA < snd_up */
+    uint32_t snd_up;                /* SND.UP: sequence just past the last urgent byte */
+    uint8_t urg_state;              /* UST_TCP_URG_*: the receiver's urgent byte */
+    uint32_t rcv_up;                /* sequence of that byte (RCV.UP - 1) */
+
     /* Listening (LISTEN) and children. */
     struct ust_tcb *parent;         /* the listener that made this child */
     struct ust_tcb *acc_next;       /* accept queue linkage */
     struct ust_tcb *acc_head, *acc_tail;
     unsigned acc_len, syn_len;      /* accept queue, half-open children */
     unsigned backlog;
+    uint64_t reuseport_id;          /* SO_REUSEPORT listener: its weight key (net/port.c) */
 };
 
 /* ---- tcp_pcb.c ---------------------------------------------------------- */
@@ -220,6 +269,9 @@ void ust_tcp_done(struct ust_tcb *tcb);
 struct ust_tcb *ust_tcp_lookup(struct ust_stack *stack, uint32_t laddr, uint16_t lport,
                                uint32_t raddr, uint16_t rport);
 struct ust_tcb *ust_tcp_lookup_listener(struct ust_stack *stack, uint32_t laddr, uint16_t lport);
+/* SO_REUSEPORT: the member of l's group that takes a SYN from saddr:sport
+ * (l itself when it has no group). */
+struct ust_tcb *ust_tcp_reuseport_select(struct ust_tcb *l, uint32_t saddr, uint16_t sport);
 void ust_tcp_ehash_insert(struct ust_tcb *tcb);
 void ust_tcp_lhash_insert(struct ust_tcb *tcb);
 /* A child shares its listener's port (sk.lport already set). */
@@ -244,6 +296,12 @@ void ust_tcp_send_ack(struct ust_tcb *tcb);
 void ust_tcp_send_syn(struct ust_tcb *tcb);     /* SYN or SYN-ACK by state */
 /* Retransmits one segment from seq (snd_una for fast retransmit). */
 void ust_tcp_retransmit_one(struct ust_tcb *tcb, uint32_t seq);
+/* RFC 6675 5: entering SACK loss recovery (cwnd already reduced): the
+ * first segment presumed lost goes now, whatever pipe says. */
+void ust_tcp_sack_recovery_start(struct ust_tcb *tcb);
+/* RFC 8985 7.3: the probe, one segment of new data if the windows let it
+ * go (beyond cwnd), else the last segment sent again. */
+void ust_tcp_send_tlp(struct ust_tcb *tcb);
 /* A RST for this connection (abort, close with unread data). */
 void ust_tcp_send_rst_conn(struct ust_tcb *tcb);
 /* A RST in reply to a segment with no connection (RFC 9293 3.10.7.1). */
@@ -272,8 +330,35 @@ void ust_tcp_sack_reset(struct ust_tcb *tcb);
  * by RFC 6675's rule), or false. */
 bool ust_tcp_sack_next_hole(const struct ust_tcb *tcb, uint32_t from, uint32_t *start,
                             uint32_t *end);
-/* RFC 6675 "pipe": bytes believed in the network. */
+/* RFC 6675 "pipe": bytes believed in the network (SetPipe). */
 uint32_t ust_tcp_sack_pipe(const struct ust_tcb *tcb);
+/* RFC 6675 IsLost(seq): DupThresh discontiguous SACKed ranges, or more
+ * than (DupThresh - 1) * SMSS SACKed bytes, above seq. */
+bool ust_tcp_sack_is_lost(const struct ust_tcb *tcb, uint32_t seq);
+/* DupThresh (RFC 5681, RFC 6675): 3, more once reordering was seen. */
+unsigned ust_tcp_dupthresh(const struct ust_tcb *tcb);
+/* Loss recovery should start: IsLost(SND.UNA), or the tail loss probe
+ * was SACKed while the data before it is still missing. */
+bool ust_tcp_sack_loss_detected(const struct ust_tcb *tcb);
+/* The highest SACKed sequence number + 1 (SND.UNA when none). */
+uint32_t ust_tcp_sack_high(const struct ust_tcb *tcb);
+/* SACKed bytes in [from, to). */
+uint32_t ust_tcp_sack_bytes_in(const struct ust_tcb *tcb, uint32_t from, uint32_t to);
+/* The SACKed range holding seq: true and *end its end. */
+bool ust_tcp_sack_covers(const struct ust_tcb *tcb, uint32_t seq, uint32_t *end);
+/* Retransmissions in SACK recovery: remember one; mark lost those that
+ * later data overtook (returns how many); the lowest lost one. */
+void ust_tcp_rtx_record(struct ust_tcb *tcb, uint32_t start, uint32_t end);
+unsigned ust_tcp_rtx_detect_lost(struct ust_tcb *tcb);
+bool ust_tcp_rtx_next_lost(const struct ust_tcb *tcb, uint32_t *start, uint32_t *end);
+void ust_tcp_rtx_reset(struct ust_tcb *tcb);
+/* Entering a recovery (before cwnd shrinks): remember what to undo. */
+void ust_tcp_undo_start(struct ust_tcb *tcb);
+/* The recovery turned out needless: the window before it comes back. */
+void ust_tcp_undo(struct ust_tcb *tcb);
+/* RFC 3522: an ACK echoing a TSval older than the first retransmission
+ * shows the original arrived. */
+bool ust_tcp_undo_eifel(const struct ust_tcb *tcb, const struct ust_tcp_opts *o);
 
 /* ---- tcp_syncookie.c (RFC 4987) ------------------------------------------- */
 
@@ -301,6 +386,9 @@ void ust_tcp_timers_cancel(struct ust_tcb *tcb);
 /* (Re)arms the retransmission timer for the current RTO, or stops it when
  * nothing is outstanding. */
 void ust_tcp_rearm_rtx(struct ust_tcb *tcb);
+/* New data went out: (re)starts the tail loss probe timer (RFC 8985 7.2)
+ * when a probe applies; false (timer untouched) otherwise. */
+bool ust_tcp_tlp_rearm(struct ust_tcb *tcb);
 void ust_tcp_start_persist(struct ust_tcb *tcb);
 /* Schedules an ACK: now for every second full segment or when asked, else
  * after the delayed-ACK timeout. */

@@ -77,6 +77,7 @@ static void take_syn_options(struct ust_tcb *tcb, const struct seg *s)
     tcb->irs = s->seq;
     tcb->rcv_nxt = s->seq + 1;
     tcb->rcv_adv = tcb->rcv_nxt;    /* the next segment advertises the window */
+    tcb->last_ack_sent = tcb->rcv_nxt;  /* what our SYN-ACK (or cookie SYN-ACK) acks */
     tcb->snd_wnd = s->th.win;   /* RFC 7323 2.2: a SYN's window is never scaled */
     tcb->max_snd_wnd = tcb->snd_wnd;
     tcb->snd_wl1 = s->seq;
@@ -87,6 +88,7 @@ static void take_syn_options(struct ust_tcb *tcb, const struct seg *s)
 static void establish(struct ust_tcb *tcb)
 {
     ust_tcp_set_state(tcb, UST_TCP_ESTABLISHED);
+    tcb->recover = tcb->snd_una;    /* RFC 6582 3.2: "recover" starts at the ISS */
     ust_tcp_sndbuf_expand(tcb);
     tcb->last_rcv = tcb->sk.stack->now;
     ust_tcp_keepalive_update(tcb);
@@ -131,6 +133,8 @@ static struct ust_tcb *make_child(struct ust_tcb *l, const struct seg *s)
     l->syn_len++;
     ust_tcp_init_buffers(c);
     c->rcv_mss = ust_tcp_route_mss(stack, c->sk.raddr);
+    if (c->user_mss && c->user_mss < c->rcv_mss)
+        c->rcv_mss = c->user_mss;       /* TCP_MAXSEG (Linux tcp_mss_clamp) */
     take_syn_options(c, s);
     c->iss = ust_tcp_isn(stack, c->sk.laddr, c->sk.lport, c->sk.raddr, c->sk.rport);
     c->ts_offset = ust_tcp_ts_offset(stack, c->sk.laddr, c->sk.lport, c->sk.raddr, c->sk.rport);
@@ -336,19 +340,24 @@ static uint32_t rcv_window_now(const struct ust_tcb *tcb)
 }
 
 /* RFC 7323 section 5.3: PAWS drops a segment whose timestamp is older than
- * TS.Recent (ACKing it unless it is a RST). */
+ * TS.Recent (ACKing it unless it is a RST). A segment without a timestamp
+ * is let through, as Linux does (RFC 7323 3.2 only says SHOULD drop). */
 static enum step check_paws(struct ust_tcb *tcb, struct seg *s)
 {
     if (!tcb->ts_ok || !(s->th.opts.present & UST_TCPO_TIMESTAMP) || has(s, UST_TCP_RST))
         return STEP_CONTINUE;
     if (ust_seq_lt(s->th.opts.tsval, tcb->ts_recent)) {
+        UST_INC(tcb->sk.stack, TCP, PAWSEstab);
         ust_tcp_send_ack(tcb);
         return STEP_DROP;
     }
     return STEP_CONTINUE;
 }
 
-/* RFC 7323 4.3: remember the newest timestamp of an in-window segment. */
+/* RFC 7323 4.3: TS.Recent = SEG.TSval when SEG.TSval >= TS.Recent and
+ * SEG.SEQ <= Last.ACK.sent, so that an ACK covering several segments (a
+ * delayed ACK) echoes the earliest one, and the ACK after a hole the
+ * segment that filled it. */
 static void update_ts_recent(struct ust_tcb *tcb, const struct seg *s, uint32_t last_ack_sent)
 {
     if (tcb->ts_ok && (s->th.opts.present & UST_TCPO_TIMESTAMP) &&
@@ -522,7 +531,8 @@ static void measure_rtt(struct ust_tcb *tcb, const struct seg *s, uint32_t ack)
 }
 
 /* New data acknowledged: RFC 5681 growth or RFC 6582 recovery steps. */
-static void ack_congestion(struct ust_tcb *tcb, uint32_t ack, uint32_t acked)
+static void ack_congestion(struct ust_tcb *tcb, const struct seg *s, uint32_t ack,
+                           uint32_t acked)
 {
     if (!tcb->in_recovery) {
         tcb->cc->cong_avoid(tcb, acked);
@@ -530,13 +540,27 @@ static void ack_congestion(struct ust_tcb *tcb, uint32_t ack, uint32_t acked)
         return;
     }
     if (ust_seq_ge(ack, tcb->recover)) {
-        /* Full acknowledgment (RFC 6582 3.2 step 3). */
+        /* Full acknowledgment: RFC 6582 3.2 step 3 option (1),
+         * min(ssthresh, max(FlightSize, SMSS) + SMSS); with SACK, ssthresh
+         * (pipe kept the flight near cwnd during the recovery). Unless the
+         * timestamp shows the recovery was needless (RFC 3522, tcp_sack.c). */
         uint32_t flight = tcb->snd_max - ack;
-        tcb->cwnd = tcb->ssthresh < flight + tcb->mss ? tcb->ssthresh : flight + tcb->mss;
+        if (flight < tcb->mss)
+            flight = tcb->mss;
+        if (ust_tcp_undo_eifel(tcb, &s->th.opts))
+            ust_tcp_undo(tcb);
+        if (!tcb->undone)
+            tcb->cwnd = tcb->ssthresh < flight + tcb->mss || tcb->sack_ok ? tcb->ssthresh
+                                                                          : flight + tcb->mss;
         tcb->in_recovery = false;
         ust_tcp_trace_cc(tcb, UST_CC_RECOVERY_END);
         return;
     }
+    /* RFC 3522: the first ACK of the retransmitted data echoes an older
+     * timestamp: the original filled the hole. With no other retransmission
+     * the window comes back (Linux tcp_try_undo_partial). */
+    if (tcb->undo_retrans <= 1 && ust_tcp_undo_eifel(tcb, &s->th.opts))
+        ust_tcp_undo(tcb);
     if (tcb->sack_ok)
         return;                 /* RFC 6675: the holes go out in tcp_output */
     /* Partial acknowledgment: retransmit the next hole, deflate. */
@@ -560,7 +584,7 @@ static void advance_una(struct ust_tcb *tcb, const struct seg *s, uint32_t ack)
         ust_tcp_trace_buf(tcb, UST_BUF_ACKED, (uint32_t)n);
     }
     measure_rtt(tcb, s, ack);
-    ack_congestion(tcb, ack, acked);
+    ack_congestion(tcb, s, ack, acked);
     tcb->snd_una = ack;
     if (ust_seq_lt(tcb->snd_nxt, ack))
         tcb->snd_nxt = ack;
@@ -581,6 +605,7 @@ static void advance_una(struct ust_tcb *tcb, const struct seg *s, uint32_t ack)
 static void enter_recovery(struct ust_tcb *tcb)
 {
     UST_INC(tcb->sk.stack, TCP, TCPFastRetrans);
+    ust_tcp_undo_start(tcb);
     tcb->ssthresh = tcb->cc->ssthresh(tcb);
     ust_tcp_trace_cc(tcb, UST_CC_FAST_RETRANSMIT);
     tcb->recover = tcb->snd_max;
@@ -589,11 +614,10 @@ static void enter_recovery(struct ust_tcb *tcb)
     tcb->rtt_timing = false;
     if (tcb->sack_ok) {
         tcb->cwnd = tcb->ssthresh;
-        uint32_t s, e;
-        if (!ust_tcp_sack_next_hole(tcb, tcb->snd_una, &s, &e))
-            ust_tcp_retransmit_one(tcb, tcb->snd_una);  /* no SACK info yet */
+        ust_tcp_sack_recovery_start(tcb);   /* tcp_output.c */
         return;
     }
+    UST_INC(tcb->sk.stack, TCP, TCPRenoRecovery);
     ust_tcp_retransmit_one(tcb, tcb->snd_una);
     tcb->cwnd = tcb->ssthresh + 3u * tcb->mss;
 }
@@ -606,7 +630,7 @@ static void duplicate_ack(struct ust_tcb *tcb)
             tcb->cwnd += tcb->mss;  /* inflate for each segment that left */
         return;
     }
-    if (tcb->dupacks != 3 || ust_seq_lt(tcb->snd_una, tcb->recover))
+    if (tcb->dupacks != ust_tcp_dupthresh(tcb) || ust_seq_lt(tcb->snd_una, tcb->recover))
         return;
     enter_recovery(tcb);
 }
@@ -681,9 +705,10 @@ static enum step check_ack(struct ust_tcb *tcb, struct seg *s)
              tcb->snd_una != tcb->snd_max && ((uint32_t)s->th.win << tcb->snd_wscale) == old_wnd)
         duplicate_ack(tcb);
     update_window(tcb, s);
-    /* RFC 6675 5: also enter recovery once DupThresh segments are SACKed. */
-    if (tcb->sack_ok && !tcb->in_recovery && tcb->sacked_bytes >= 3u * tcb->mss &&
-        ust_seq_ge(tcb->snd_una, tcb->recover))
+    /* RFC 6675 5: also enter recovery once IsLost(HighACK + 1) (or the
+     * tail loss probe shows a loss, tcp_sack.c). */
+    if (tcb->sack_ok && !tcb->in_recovery && ust_tcp_sack_loss_detected(tcb) &&
+        ust_seq_ge(tcb->snd_una, tcb->recover) && tcb->snd_una != tcb->snd_max)
         enter_recovery(tcb);
     bool fin_sent = tcb->shut_wr && ust_seq_gt(tcb->snd_max, ust_tcp_snd_end(tcb));
     if (fin_sent && tcb->snd_una == ust_tcp_snd_end(tcb) + 1)
@@ -740,6 +765,42 @@ static void ooo_merge(struct ust_tcb *tcb)
 static bool may_receive_data(enum ust_tcp_conn_state s)
 {
     return s == UST_TCP_ESTABLISHED || s == UST_TCP_FIN_WAIT_1 || s == UST_TCP_FIN_WAIT_2;
+}
+
+/* RFC 9293 3.10.7.4 "sixth, check the URG bit" (Linux tcp_check_urg): in
+ * the states that take data, RCV.UP advances to the segment's pointer and
+ * the user is told. RFC 6093 / Linux: the pointer names the byte after the
+ * urgent one, so the urgent byte is SEG.SEQ + SEG.UP - 1. An old or
+ * repeated pointer is ignored. Without SO_OOBINLINE an earlier urgent byte
+ * the reader has not reached yet is dropped from the stream now, as Linux. */
+static void urg_pointer(struct ust_tcb *tcb, const struct seg *s)
+{
+    uint32_t ptr = s->seq + s->th.urg - (s->th.urg ? 1u : 0u);
+    uint32_t head = tcb->rcv_nxt - (uint32_t)ust_ring_used(&tcb->rcv);
+    if (ust_seq_gt(head, ptr) || ust_seq_lt(ptr, tcb->rcv_nxt))
+        return;
+    if (tcb->urg_state != UST_TCP_URG_NONE && !ust_seq_gt(ptr, tcb->rcv_up))
+        return;
+    if (tcb->urg_state != UST_TCP_URG_NONE && tcb->rcv_up == head && !tcb->sk.oobinline &&
+        ust_ring_used(&tcb->rcv) > 0)
+        ust_ring_discard(&tcb->rcv, 1);
+    tcb->urg_state = UST_TCP_URG_PENDING;
+    tcb->rcv_up = ptr;
+    ust_tcp_wake(tcb, POLLPRI);
+}
+
+static enum step check_urg(struct ust_tcb *tcb, struct seg *s)
+{
+    if (!may_receive_data(tcb->state))
+        return STEP_CONTINUE;
+    if (has(s, UST_TCP_URG))
+        urg_pointer(tcb, s);
+    /* Linux tcp_urg: the urgent byte is in this segment (maybe a later one
+     * than the pointer's): POLLPRI waiters learn it is coming. */
+    if (tcb->urg_state == UST_TCP_URG_PENDING && ust_seq_le(s->seq, tcb->rcv_up) &&
+        ust_seq_lt(tcb->rcv_up, s->seq + s->len))
+        ust_tcp_wake(tcb, POLLPRI);
+    return STEP_CONTINUE;
 }
 
 static enum step process_data(struct ust_tcb *tcb, struct seg *s)
@@ -806,7 +867,7 @@ static enum step check_fin(struct ust_tcb *tcb, struct seg *s)
 
 static void sync_input(struct ust_tcb *tcb, struct seg *s)
 {
-    uint32_t last_ack_sent = tcb->rcv_nxt;
+    uint32_t last_ack_sent = tcb->last_ack_sent;
     tcb->last_rcv = tcb->sk.stack->now;
     tcb->ka_probes = 0;         /* any segment shows the peer alive */
     enum step st = check_paws(tcb, s);
@@ -820,6 +881,8 @@ static void sync_input(struct ust_tcb *tcb, struct seg *s)
         update_ts_recent(tcb, s, last_ack_sent);
         st = check_ack(tcb, s);
     }
+    if (st == STEP_CONTINUE)
+        st = check_urg(tcb, s);
     if (st == STEP_CONTINUE)
         st = process_data(tcb, s);
     if (st == STEP_CONTINUE)
@@ -838,12 +901,24 @@ static void input_drop(struct ust_stack *stack, struct ust_fbuf *fb, bool csum)
     ust_fbuf_free(stack, fb);
 }
 
-/* RFC 6191 in spirit: a new SYN with a higher sequence number ends a
- * TIME-WAIT and opens a new connection. */
+/* RFC 6191 (as Linux tcp_timewait_state_process): a SYN ends a TIME-WAIT
+ * and opens a new connection when both incarnations use timestamps and its
+ * TSval is above TS.Recent; otherwise (no timestamps, or an equal TSval)
+ * when its sequence number is above RCV.NXT. A SYN with an older TSval
+ * fails PAWS and never reuses: sync_input answers it with the TIME-WAIT
+ * ACK, as it answers any other refused SYN. */
 static bool time_wait_reuse(struct ust_tcb *tcb, const struct seg *s)
 {
-    return tcb->state == UST_TCP_TIME_WAIT && has(s, UST_TCP_SYN) && !has(s, UST_TCP_ACK) &&
-           !has(s, UST_TCP_RST) && ust_seq_gt(s->seq, tcb->rcv_nxt);
+    if (tcb->state != UST_TCP_TIME_WAIT || !has(s, UST_TCP_SYN) || has(s, UST_TCP_ACK) ||
+        has(s, UST_TCP_RST))
+        return false;
+    if (tcb->ts_ok && (s->th.opts.present & UST_TCPO_TIMESTAMP)) {
+        if (ust_seq_lt(s->th.opts.tsval, tcb->ts_recent))
+            return false;
+        if (ust_seq_gt(s->th.opts.tsval, tcb->ts_recent))
+            return true;
+    }
+    return ust_seq_gt(s->seq, tcb->rcv_nxt);
 }
 
 void ust_tcp_input(struct ust_stack *stack, struct ust_fbuf *fb, const struct ust_ipv4_hdr *ih)
@@ -877,12 +952,14 @@ void ust_tcp_input(struct ust_stack *stack, struct ust_fbuf *fb, const struct us
         ust_tcp_trace_seg(tcb, UST_TRACE_SEG_IN, &s.th, s.len, false);
     if (!tcb) {
         struct ust_tcb *l = ust_tcp_lookup_listener(stack, ih->dst, s.th.dport);
+        if (l)
+            l = ust_tcp_reuseport_select(l, ih->src, s.th.sport);
         if (l) {
             ust_tcp_trace_syn_in(l, ih->src, ih->dst, &s.th, s.len);
             listen_input(l, &s);
-        }
-        else
+        } else {
             ust_tcp_send_rst_reply(stack, ih->src, ih->dst, &s.th, seg_len(&s));
+        }
     } else if (tcb->state == UST_TCP_SYN_SENT) {
         syn_sent_input(tcb, &s);
     } else {

@@ -275,6 +275,33 @@ struct ust_tcb *ust_tcp_lookup_listener(struct ust_stack *stack, uint32_t laddr,
     return wild;
 }
 
+/* SO_REUSEPORT (Linux inet_lhash2_lookup -> lookup_reuseport): l is the
+ * best listener; when it belongs to a group that set SO_REUSEPORT on the
+ * same address and port, the SYN's 4-tuple picks the member (rendezvous
+ * weight, net/port.c), so every segment of one flow finds the same one. */
+struct ust_tcb *ust_tcp_reuseport_select(struct ust_tcb *l, uint32_t saddr, uint16_t sport)
+{
+    if (!l->sk.reuseport)
+        return l;
+    struct ust_stack *stack = l->sk.stack;
+    uint32_t flow = ust_reuseport_hash(stack, saddr, sport, l->sk.laddr, l->sk.lport);
+    uint32_t h = port_hash(stack, l->sk.lport);
+    struct ust_tcb *pick = l;
+    uint32_t top = ust_reuseport_weight(stack, flow, l->reuseport_id);
+    for (struct ust_hnode *n = ust_ht_bucket(&stack->tcp.lhash, h); n; n = n->next) {
+        struct ust_tcb *t = ust_container_of(n, struct ust_tcb, node);
+        if (n->hash != h || t == l || t->sk.lport != l->sk.lport || !t->sk.reuseport ||
+            t->sk.laddr != l->sk.laddr)
+            continue;
+        uint32_t w = ust_reuseport_weight(stack, flow, t->reuseport_id);
+        if (w > top) {
+            top = w;
+            pick = t;
+        }
+    }
+    return pick;
+}
+
 void ust_tcp_ehash_insert(struct ust_tcb *tcb)
 {
     struct ust_stack *stack = tcb->sk.stack;
@@ -288,6 +315,8 @@ void ust_tcp_lhash_insert(struct ust_tcb *tcb)
     struct ust_stack *stack = tcb->sk.stack;
     ust_ht_insert(&stack->tcp.lhash, &tcb->node, port_hash(stack, tcb->sk.lport));
     tcb->in_lhash = true;
+    if (tcb->sk.reuseport)      /* its identity in a SO_REUSEPORT group */
+        tcb->reuseport_id = ust_rng_next(&stack->rng);
 }
 
 /* ---- Ports ------------------------------------------------------------- */
@@ -301,6 +330,9 @@ static bool bind_conflict(const struct ust_tcb *a, const struct ust_tcb *b)
         return false;
     if (a->sk.reuseaddr && b->state != UST_TCP_LISTEN &&
         (b->sk.reuseaddr || b->state == UST_TCP_TIME_WAIT))
+        return false;
+    /* SO_REUSEPORT on both (Linux also wants the same uid: one process). */
+    if (a->sk.reuseport && b->sk.reuseport)
         return false;
     return true;
 }
@@ -337,10 +369,12 @@ static bool tcp_port_in_use(void *arg, uint16_t port)
 
 static int pick_ephemeral(struct ust_tcb *tcb)
 {
-    bool save = tcb->sk.reuseaddr;
+    bool save = tcb->sk.reuseaddr, save_rp = tcb->sk.reuseport;
     tcb->sk.reuseaddr = false;      /* never share an ephemeral port */
+    tcb->sk.reuseport = false;
     int port = ust_ephemeral_port(tcb->sk.stack, tcp_port_in_use, tcb);
     tcb->sk.reuseaddr = save;
+    tcb->sk.reuseport = save_rp;
     return port;
 }
 

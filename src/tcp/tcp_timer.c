@@ -56,19 +56,60 @@ static uint64_t backed_off_rto(const struct ust_tcb *tcb)
     return rto < rto_max(tcb) ? rto : rto_max(tcb);
 }
 
+/* RFC 8985 7.2: a probe timeout of 2 SRTT (plus the peer's worst delayed
+ * ACK when less than two full segments are out), only with SACK, outside loss
+ * recovery, with no probe unanswered and no timeout backoff; never later
+ * than the RTO (then the probe goes when the RTO would have fired, and the
+ * timer is armed again for the RTO). Simpler than RFC 8985: no probe while
+ * a single segment is out (its PTO would add the peer's delayed-ACK time
+ * and come near the RTO anyway), so such a segment keeps the RFC 6298
+ * timer as it is. 0 = no probe. */
+static uint64_t tlp_pto(struct ust_tcb *tcb, uint64_t rto)
+{
+    if (tcb->tlp_out && ust_seq_ge(tcb->snd_una, tcb->tlp_high))
+        tcb->tlp_out = false;
+    if (!tcb->sack_ok || tcb->in_recovery || tcb->in_loss || tcb->tlp_out ||
+        tcb->backoff > 0 || tcb->srtt_us == 0 || tcb->snd_max - tcb->snd_una <= tcb->mss ||
+        (tcb->state != UST_TCP_ESTABLISHED && tcb->state != UST_TCP_CLOSE_WAIT))
+        return 0;
+    uint64_t pto = 2ull * tcb->srtt_us * UST_NSEC_PER_USEC;
+    if (tcb->snd_max - tcb->snd_una < 2u * tcb->mss)
+        pto += 200ull * UST_NSEC_PER_MSEC;  /* the peer may delay its ACK (WCDelAckT) */
+    if (pto < 10ull * UST_NSEC_PER_MSEC)
+        pto = 10ull * UST_NSEC_PER_MSEC;
+    return pto < rto ? pto : rto;
+}
+
+bool ust_tcp_tlp_rearm(struct ust_tcb *tcb)
+{
+    if (tcb->persist || tcb->snd_una == tcb->snd_max)
+        return false;
+    uint64_t pto = tlp_pto(tcb, backed_off_rto(tcb));
+    if (!pto)
+        return false;
+    tcb->tlp_armed = true;
+    ust_timer_set(wheel(tcb), &tcb->rtx_timer, now_of(tcb) + pto);
+    return true;
+}
+
 /* RFC 6298 5.1-5.3: running while data (or SYN/FIN) is outstanding. */
 void ust_tcp_rearm_rtx(struct ust_tcb *tcb)
 {
     if (tcb->snd_una == tcb->snd_max) {
         if (!tcb->persist && ust_timer_pending(&tcb->rtx_timer)) {
             ust_timer_cancel(wheel(tcb), &tcb->rtx_timer);
-            ust_tcp_trace_timer(tcb, UST_TIMER_RTO, UST_TIMER_STOP, 0);
+            ust_tcp_trace_timer(tcb, tcb->tlp_armed ? UST_TIMER_LOSS_PROBE : UST_TIMER_RTO,
+                                UST_TIMER_STOP, 0);
         }
+        tcb->tlp_armed = false;
         return;
     }
     tcb->persist = false;
-    ust_timer_set(wheel(tcb), &tcb->rtx_timer, now_of(tcb) + backed_off_rto(tcb));
-    ust_tcp_trace_timer(tcb, UST_TIMER_RTO, UST_TIMER_SET, backed_off_rto(tcb));
+    uint64_t rto = backed_off_rto(tcb), pto = tlp_pto(tcb, rto);
+    tcb->tlp_armed = pto != 0;
+    ust_timer_set(wheel(tcb), &tcb->rtx_timer, now_of(tcb) + (pto ? pto : rto));
+    ust_tcp_trace_timer(tcb, pto ? UST_TIMER_LOSS_PROBE : UST_TIMER_RTO, UST_TIMER_SET,
+                        pto ? pto : rto);
 }
 
 void ust_tcp_start_persist(struct ust_tcb *tcb)
@@ -113,7 +154,11 @@ static void retransmit_timeout(struct ust_tcb *tcb)
     tcb->backoff++;
     tcb->retransmits++;
     tcb->rtt_timing = false;                    /* Karn */
-    if (syn) {
+    /* Our SYN is not acknowledged yet (SND.UNA before the send ring; also
+     * FIN-WAIT-1 or CLOSING entered from SYN-RECEIVED by close()): the SYN
+     * or SYN-ACK goes again, as the head of Linux's retransmission queue,
+     * never a byte from before the ring. */
+    if (syn || ust_seq_lt(tcb->snd_una, tcb->snd_buf_seq)) {
         ust_tcp_send_syn(tcb);
         ust_tcp_rearm_rtx(tcb);
         return;
@@ -128,7 +173,16 @@ static void retransmit_timeout(struct ust_tcb *tcb)
     tcb->recover = tcb->snd_max;
     tcb->snd_nxt = tcb->snd_una;
     tcb->high_rxt = tcb->snd_una;
-    ust_tcp_sack_reset(tcb);            /* RFC 6675 5.1: start over */
+    tcb->in_loss = true;
+    tcb->undo_ok = false;
+    tcb->tlp_out = false;
+    tcb->reordering = 0;        /* a timeout: DupThresh was too high (Linux) */
+    ust_tcp_rtx_reset(tcb);
+    /* RFC 6675 5.1 (and RFC 2018 errata 1610): the SACK information is kept
+     * and used while resending, as Linux does; a second timeout in a row
+     * forgets it, in case the receiver reneged. */
+    if (tcb->backoff > 1)
+        ust_tcp_sack_reset(tcb);
     ust_tcp_output(tcb);
     ust_tcp_rearm_rtx(tcb);
 }
@@ -159,11 +213,20 @@ static void rtx_fired(void *ctx, struct ust_timer *t)
 {
     (void)ctx;
     struct ust_tcb *tcb = ust_container_of(t, struct ust_tcb, rtx_timer);
-    ust_tcp_trace_timer(tcb, tcb->persist ? UST_TIMER_PERSIST : UST_TIMER_RTO, UST_TIMER_FIRE, 0);
-    if (tcb->persist)
+    ust_tcp_trace_timer(tcb, tcb->persist     ? UST_TIMER_PERSIST
+                             : tcb->tlp_armed ? UST_TIMER_LOSS_PROBE
+                                              : UST_TIMER_RTO,
+                        UST_TIMER_FIRE, 0);
+    if (tcb->persist) {
         persist_timeout(tcb);
-    else
+    } else if (tcb->tlp_armed) {
+        tcb->tlp_armed = false;         /* RFC 8985 7.3: probe, then the RTO */
+        if (!tcb->in_recovery && !tcb->in_loss)
+            ust_tcp_send_tlp(tcb);
+        ust_tcp_rearm_rtx(tcb);
+    } else {
         retransmit_timeout(tcb);
+    }
 }
 
 /* ---- Delayed ACK --------------------------------------------------------- */
@@ -188,6 +251,7 @@ void ust_tcp_schedule_ack(struct ust_tcb *tcb, uint32_t len, bool now)
 
 void ust_tcp_ack_sent(struct ust_tcb *tcb)
 {
+    tcb->last_ack_sent = tcb->rcv_nxt;      /* RFC 7323 4.3 Last.ACK.sent */
     tcb->ack_now = false;
     tcb->bytes_unacked = 0;
     ust_timer_cancel(wheel(tcb), &tcb->delack_timer);

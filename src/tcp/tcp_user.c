@@ -39,8 +39,9 @@ int ust_tcp_connect(struct ust_tcb *tcb, uint32_t addr, uint16_t port)
         return err;
     if (tcb->sk.laddr == 0)
         tcb->sk.laddr = tcb->sk.saddr = rt.src;
+    /* Linux __inet_hash_connect: no free ephemeral port is EADDRNOTAVAIL. */
     if ((err = ust_tcp_autobind(tcb)) != 0)
-        return err;
+        return err == -EAGAIN ? -EADDRNOTAVAIL : err;
     if (ust_tcp_lookup(stack, tcb->sk.laddr, tcb->sk.lport, addr, port))
         return -EADDRNOTAVAIL;
     tcb->sk.raddr = addr;
@@ -49,6 +50,8 @@ int ust_tcp_connect(struct ust_tcb *tcb, uint32_t addr, uint16_t port)
     tcb->reset = tcb->done = tcb->fin_rcvd = tcb->shut_wr = tcb->shut_rd = false;
     ust_tcp_init_buffers(tcb);
     tcb->rcv_mss = ust_tcp_route_mss(stack, addr);
+    if (tcb->user_mss && tcb->user_mss < tcb->rcv_mss)
+        tcb->rcv_mss = tcb->user_mss;   /* TCP_MAXSEG (Linux tcp_mss_clamp) */
     tcb->mss = tcb->rcv_mss;
     tcb->iss = ust_tcp_isn(stack, tcb->sk.laddr, tcb->sk.lport, addr, port);
     tcb->ts_offset = ust_tcp_ts_offset(stack, tcb->sk.laddr, tcb->sk.lport, addr, port);
@@ -83,7 +86,8 @@ int ust_tcp_listen(struct ust_tcb *tcb, int backlog)
     if (err)
         return err == -EAGAIN ? -EADDRINUSE : err;
     struct ust_tcb *o = ust_tcp_lookup_listener(stack, tcb->sk.laddr, tcb->sk.lport);
-    if (o && (o->sk.laddr == 0 || tcb->sk.laddr == 0 || o->sk.laddr == tcb->sk.laddr))
+    if (o && !(o->sk.reuseport && tcb->sk.reuseport) &&
+        (o->sk.laddr == 0 || tcb->sk.laddr == 0 || o->sk.laddr == tcb->sk.laddr))
         return -EADDRINUSE;
     tcb->backlog = b;
     tcb->sk.rcvbuf = tcb->sk.rcvbuf ? tcb->sk.rcvbuf : stack->cfg.tcp_rmem_default;
@@ -194,7 +198,13 @@ ssize_t ust_tcp_recv(struct ust_tcb *tcb, void *buf, size_t len, int flags)
     size_t used = ust_ring_used(&tcb->rcv);
     if (used > 0 && len > 0) {
         size_t n;
-        if (flags & MSG_PEEK) {
+        if (flags & MSG_TRUNC) {    /* Linux tcp_recvmsg: counted, not copied */
+            n = len < used ? len : used;
+            if (!(flags & MSG_PEEK)) {
+                ust_ring_discard(&tcb->rcv, n);
+                maybe_window_update(tcb);
+            }
+        } else if (flags & MSG_PEEK) {
             n = ust_ring_peek(&tcb->rcv, 0, buf, len);
         } else {
             n = ust_ring_read(&tcb->rcv, buf, len);
@@ -345,6 +355,8 @@ void ust_tcp_close(struct ust_tcb *tcb)
         /* fallthrough */
     case UST_TCP_CLOSED:
     case UST_TCP_SYN_SENT:
+        /* Figure 5: LISTEN and SYN-SENT go to CLOSED, silently. */
+        ust_tcp_set_state(tcb, UST_TCP_CLOSED);
         ust_tcb_free(tcb);
         return;
     case UST_TCP_TIME_WAIT:

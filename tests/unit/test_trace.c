@@ -3,8 +3,12 @@
  * with its options, the SYN queue and the accept queue, bytes into the send
  * buffer and out of the receive buffer, a retransmission after a lost
  * segment, the four-way close and the TIME-WAIT timer - and the text form
- * reads like tcpdump. With tracing off, nothing is delivered. */
+ * reads like tcpdump. Socket calls are traced on entry and return, pipe
+ * and queue traffic with sizes, priorities and types. With tracing off,
+ * nothing is delivered. */
 #include <errno.h>
+#include <fcntl.h>
+#include <mqueue.h>
 #include <poll.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -217,6 +221,67 @@ static void mask_selects_kinds_and_off_delivers_nothing(void **state)
     free(log);
 }
 
+static void socket_calls_and_ipc_traffic_are_traced(void **state)
+{
+    (void)state;
+    struct ust_stack *s = ust_stack_new(NULL);
+    assert_non_null(s);
+    struct log *log = calloc(1, sizeof(*log));
+    assert_non_null(log);
+    struct sink sk = { log, 0 };
+    ust_trace_set(s, UST_TRACE_BIT(UST_TRACE_CALL) | UST_TRACE_BIT(UST_TRACE_IPC), collect, &sk);
+
+    int fd = ust_socket(s, AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in sin = tsin("10.9.9.9", 80);     /* not an address of this stack */
+    assert_int_equal(ust_bind(s, fd, (struct sockaddr *)&sin, sizeof(sin)), -1);
+    assert_int_equal(ust_close(s, fd), 0);
+    int p[2];
+    assert_int_equal(ust_pipe(s, p), 0);
+    assert_int_equal(ust_write(s, p[1], "abc", 3), 3);
+    char buf[64];
+    assert_int_equal(ust_read(s, p[0], buf, sizeof(buf)), 3);
+    struct mq_attr attr = { .mq_maxmsg = 4, .mq_msgsize = 16 };
+    int q = ust_mq_open(s, "/trace", O_CREAT | O_RDWR | O_NONBLOCK, 0600, &attr);
+    assert_true(q >= 0);
+    assert_int_equal(ust_mq_send(s, q, "hi", 2, 7), 0);
+    unsigned prio;
+    assert_int_equal(ust_mq_receive(s, q, buf, sizeof(buf), &prio), 2);
+    int id = ust_msgget(s, IPC_PRIVATE, IPC_CREAT | 0600);
+    assert_true(id >= 0);
+    struct { long mtype; char mtext[8]; } m = { 5, "yo" };
+    assert_int_equal(ust_msgsnd(s, id, &m, 3, IPC_NOWAIT), 0);
+    assert_int_equal(ust_msgrcv(s, id, &m, sizeof(m.mtext), 0, IPC_NOWAIT), 3);
+
+    char want[64];
+    snprintf(want, sizeof(want), "socket(-1) = %d", fd);
+    const struct step story[] = {
+        { 0, UST_TRACE_CALL, "socket(-1) ..." },
+        { 0, UST_TRACE_CALL, want },
+        { 0, UST_TRACE_CALL, "bind(" },
+        { 0, UST_TRACE_CALL, ") = -1 Cannot assign requested address" },
+        { 0, UST_TRACE_CALL, "close(" },
+        { 0, UST_TRACE_CALL, "write(" },
+        { 0, UST_TRACE_IPC, "pipe: wrote 3 bytes, 3 queued" },
+        { 0, UST_TRACE_CALL, ") = 3" },
+        { 0, UST_TRACE_IPC, "pipe: read 3 bytes, 0 queued" },
+        { 0, UST_TRACE_IPC, ": wrote 2 bytes (prio 7), 1 queued" },
+        { 0, UST_TRACE_IPC, ": read 2 bytes (prio 7), 0 queued" },
+        { 0, UST_TRACE_IPC, ": wrote 3 bytes (type 5), 1 queued" },
+        { 0, UST_TRACE_IPC, ": read 3 bytes (type 5), 0 queued" },
+    };
+    assert_story(log, story, sizeof(story) / sizeof(story[0]));
+    long k = find_from(log, 0, 0, UST_TRACE_IPC, "(prio 7)");
+    assert_true(k >= 0);
+    assert_string_equal(log->r[k].ev.u.ipc.object, "mq");
+    assert_int_equal(log->r[k].ev.u.ipc.fd, q);
+    ust_mq_close(s, q);
+    ust_mq_unlink(s, "/trace");
+    ust_msgctl(s, id, IPC_RMID, NULL);
+    ust_stack_free(s);
+    free(log);
+}
+
 static void format_reports_truncation_like_snprintf(void **state)
 {
     (void)state;
@@ -245,6 +310,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(connection_life_is_traced_in_order),
         cmocka_unit_test(mask_selects_kinds_and_off_delivers_nothing),
+        cmocka_unit_test(socket_calls_and_ipc_traffic_are_traced),
         cmocka_unit_test(format_reports_truncation_like_snprintf),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
