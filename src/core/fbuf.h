@@ -70,6 +70,13 @@ struct ust_fbq {
  * memory limit is reached (counted in MEM.FbufAllocFails). */
 struct ust_fbuf *ust_fbuf_alloc(struct ust_stack *stack, size_t size);
 void ust_fbuf_free(struct ust_stack *stack, struct ust_fbuf *fb);
+/* What a buffer costs whoever holds it: its whole storage and header, like
+ * Linux's skb->truesize (a 1-byte segment still pins a full buffer). */
+static inline size_t ust_fbuf_truesize(const struct ust_fbuf *fb)
+{
+    return fb->cap + sizeof(*fb);
+}
+
 /* Drops the sender's charge now (Linux skb_orphan): runs the destructor,
  * if any, and forgets the owner. Loopback does this on transmit, as
  * Linux's loopback_xmit, so a looped frame never holds its sender's

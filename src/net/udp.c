@@ -263,13 +263,6 @@ void ust_udp_disconnect(struct ust_udp_sock *us)
 
 /* ---- Receiving -------------------------------------------------------- */
 
-/* What a queued datagram costs against SO_RCVBUF: its whole buffer, like
- * Linux's skb->truesize. */
-static size_t fb_truesize(const struct ust_fbuf *fb)
-{
-    return fb->cap + sizeof(*fb);
-}
-
 bool ust_udp_queue_rcv(struct ust_udp_sock *us, struct ust_fbuf *fb)
 {
     struct ust_stack *stack = us->sk.stack;
@@ -284,7 +277,7 @@ bool ust_udp_queue_rcv(struct ust_udp_sock *us, struct ust_fbuf *fb)
         ust_fbuf_free(stack, fb);
         return false;
     }
-    us->sk.rmem_alloc += fb_truesize(fb);
+    us->sk.rmem_alloc += ust_fbuf_truesize(fb);
     ust_fbq_push(&us->rxq, fb);
     ust_waitq_wake(us->sk.wq, POLLIN | POLLRDNORM);
     return true;
@@ -456,7 +449,7 @@ ssize_t ust_udp_recvmsg(struct ust_udp_sock *us, const struct iovec *iov, size_t
     size_t full = fb->len;
     if (!(flags & MSG_PEEK)) {
         ust_fbq_pop(&us->rxq);
-        us->sk.rmem_alloc -= fb_truesize(fb);
+        us->sk.rmem_alloc -= ust_fbuf_truesize(fb);
         ust_fbuf_free(us->sk.stack, fb);
         /* Linux counts InDatagrams when the application takes one. */
         if (us->sk.protocol == IPPROTO_UDP)

@@ -221,7 +221,8 @@ struct ust_tcb {
     /* Buffers: rings allocated on first use (core/ring.h). */
     struct ust_ring snd, rcv;
     struct ust_fbq ooo;             /* out-of-order segments sorted by sequence */
-    size_t ooo_bytes;
+    size_t ooo_bytes;               /* payload queued out of order */
+    size_t ooo_truesize;            /* the buffers holding it (ust_fbuf_truesize) */
 
     /* User side. */
     bool nodelay;                   /* TCP_NODELAY */

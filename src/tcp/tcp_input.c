@@ -720,7 +720,11 @@ static enum step check_ack(struct ust_tcb *tcb, struct seg *s)
 static void ooo_insert(struct ust_tcb *tcb, struct seg *s)
 {
     struct ust_stack *stack = tcb->sk.stack;
+    /* Bounded twice: the payload by the receive buffer, and the buffers
+     * holding it by twice that (Linux charges truesize against a doubled
+     * SO_RCVBUF), so tiny segments cannot pin a buffer each. */
     if (tcb->ooo_bytes + s->len + ust_ring_used(&tcb->rcv) > tcb->rcv.cap ||
+        tcb->ooo_truesize + ust_fbuf_truesize(s->fb) > 2 * (size_t)tcb->rcv.cap ||
         tcb->ooo.count >= 1024) {
         UST_INC(stack, TCP, TCPOFODrop);
         return;
@@ -743,6 +747,7 @@ static void ooo_insert(struct ust_tcb *tcb, struct seg *s)
     tcb->ooo.count++;
     tcb->ooo.bytes += fb->len;
     tcb->ooo_bytes += fb->len;
+    tcb->ooo_truesize += ust_fbuf_truesize(fb);
     UST_INC(stack, TCP, TCPOFOQueue);
 }
 
@@ -753,6 +758,7 @@ static void ooo_merge(struct ust_tcb *tcb)
     while ((fb = tcb->ooo.head) && ust_seq_le((uint32_t)fb->cb.raw[0], tcb->rcv_nxt)) {
         ust_fbq_pop(&tcb->ooo);
         tcb->ooo_bytes -= fb->len;
+        tcb->ooo_truesize -= ust_fbuf_truesize(fb);
         uint32_t seq = (uint32_t)fb->cb.raw[0], end = seq + fb->len;
         if (ust_seq_gt(end, tcb->rcv_nxt)) {
             uint32_t off = tcb->rcv_nxt - seq;

@@ -330,6 +330,7 @@ int ust_tcp_disconnect(struct ust_tcb *tcb)
     ust_ring_discard(&tcb->snd, ust_ring_used(&tcb->snd));
     ust_fbq_purge(tcb->sk.stack, &tcb->ooo);
     tcb->ooo_bytes = 0;
+    tcb->ooo_truesize = 0;
     tcb->done = tcb->reset = tcb->fin_rcvd = tcb->shut_wr = tcb->shut_rd = false;
     tcb->connect_pending = false;
     tcb->sk.raddr = 0;

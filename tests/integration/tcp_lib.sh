@@ -154,10 +154,15 @@ tcp_check_pcap() {
     UST_LOGS+=("$UST_TMP/tshark.err")
     [ -s "$file" ] || ust_fail "capture $file is missing or empty"
     ust_log "capture: $(ust_tshark -r "$file" | wc -l) frames"
+    # Left out: tshark's HTTP reassembler calls a legitimate retransmission
+    # of bytes it already holds (a spurious one from Linux, or one after a
+    # drop in the TAP queue) "New fragment overlaps old data", an error of
+    # its own reassembly, not of the segment.
     bad=$(ust_tshark -r "$file" -o ip.check_checksum:TRUE -o tcp.check_checksum:TRUE \
-        -Y '_ws.malformed || ip.checksum.status == 0 || tcp.checksum.status == 0 ||
-            (_ws.expert.severity >= warning && !tcp.analysis.zero_window &&
-             !tcp.analysis.window_full && !tcp.analysis.zero_window_probe &&
-             !tcp.analysis.zero_window_probe_ack)') || ust_fail "tshark cannot read $file"
+        -Y '(_ws.malformed || ip.checksum.status == 0 || tcp.checksum.status == 0 ||
+             (_ws.expert.severity >= warning && !tcp.analysis.zero_window &&
+              !tcp.analysis.window_full && !tcp.analysis.zero_window_probe &&
+              !tcp.analysis.zero_window_probe_ack)) &&
+            !(_ws.expert.message contains "overlaps old data")') || ust_fail "tshark cannot read $file"
     [ -z "$bad" ] || { echo "$bad" | head -n 20; ust_fail "tshark reports bad frames in $file"; }
 }
