@@ -179,8 +179,9 @@ ssize_t ust_file_wait_io_partial(struct ust_file *f, uint32_t events, bool dontw
          * EINTR; a call that already moved data returns its count, with
          * or without SA_RESTART (fs/pipe.c pipe_write, tcp_sendmsg). */
         bool restart = timeout_ns == UST_TIMEO_FOREVER && !(done && *done);
-        int rc = ust_rt_wait(stack, &e, 1, deadline,
-                             restart ? UST_RT_SIG_RESTART : UST_RT_SIG_EINTR);
+        enum ust_rt_sig sig = restart ? UST_RT_SIG_RESTART : UST_RT_SIG_EINTR;
+        int rc = f->wait_nospin ? ust_rt_wait_nospin(stack, &e, 1, deadline, sig)
+                                : ust_rt_wait(stack, &e, 1, deadline, sig);
         /* One more try even after the timeout: what arrived meanwhile counts. */
         r = try_fn(f, arg);
         if (r == -EAGAIN && rc == -EINTR)

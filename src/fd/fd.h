@@ -79,6 +79,9 @@ struct ust_file {
     /* epoll watches on this file (fd/epoll.c); removed when the last
      * reference goes, as Linux's eventpoll_release. */
     struct ust_epoll_watch *epoll_watches;
+    /* Blocked calls on it sleep at once, without the spin (sockets: the
+     * stack thread, not another caller, makes them ready). */
+    bool wait_nospin;
 };
 
 struct ust_epoll_watch;

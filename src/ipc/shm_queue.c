@@ -700,6 +700,109 @@ int ust_shmq_list(int (*cb)(void *arg, const char *kind, const char *name), void
     return r;
 }
 
+/* ---- Inspection (ipcs): read-only, lock-free ------------------------- */
+
+/* A 32-bit word of the committed state: the journal's value if the pending
+ * journal jent[0..jn) writes it, else the word itself. Plain fields are read
+ * with atomic loads: a live holder may be writing them. */
+static uint32_t committed_word(const struct shmq_hdr *h, uint32_t jn, const _Atomic uint32_t *w)
+{
+    uint32_t off = (uint32_t)((const unsigned char *)w - (const unsigned char *)h);
+    uint32_t val = atomic_load_explicit(w, memory_order_relaxed);
+    for (uint32_t i = 0; i < jn; i++)
+        if (__atomic_load_n(&h->jent[i].off, __ATOMIC_RELAXED) == off)
+            val = __atomic_load_n(&h->jent[i].val, __ATOMIC_RELAXED);
+    return val;
+}
+
+/* The holder table as it is: live entries listed, dead ones only counted. */
+static void inspect_holders(const struct shmq_hdr *h, struct ust_shmq_stat *st)
+{
+    for (int i = 0; i < UST_SHMQ_HOLDERS; i++) {
+        const struct shmq_holder *e = &h->holders[i];
+        uint32_t pid = atomic_load_explicit(&e->pid, memory_order_acquire);
+        if (pid == 0)
+            continue;
+        unsigned access = __atomic_load_n(&e->access, __ATOMIC_RELAXED);
+        uint64_t start = __atomic_load_n(&e->start, __ATOMIC_RELAXED);
+        if (!ust_shm_pid_alive((pid_t)pid, start)) {
+            st->ndead++;
+            continue;
+        }
+        st->holder[st->nlive].pid = (pid_t)pid;
+        st->holder[st->nlive].access = access;
+        st->nlive++;
+        if (access & UST_SHMQ_RD)
+            st->info.readers++;
+        if (access & UST_SHMQ_WR)
+            st->info.writers++;
+    }
+}
+
+static void inspect_read(const struct ust_shmq *q, struct ust_shmq_stat *st)
+{
+    const struct shmq_hdr *h = q->h;
+    struct ust_shmq_info *in = &st->info;
+    in->maxmsg = q->maxmsg;
+    in->msgsize = q->msgsize;
+    in->flags = q->flags;
+    in->max_bytes = q->max_bytes;
+    in->mode = (mode_t)h->mode;
+    in->uid = (uid_t)h->uid;
+    in->gid = (gid_t)h->gid;
+    /* A committed journal (jn != 0) holds the operation's final values. */
+    uint32_t jn = atomic_load_explicit(&h->jn, memory_order_acquire);
+    if (jn > SHMQ_JOURNAL)
+        jn = 0;
+    st->pending = jn != 0;
+    uint32_t count = committed_word(h, jn, &h->count);
+    in->curmsgs = count <= q->maxmsg ? count : q->maxmsg;
+    in->bytes = committed_word(h, jn, &h->bytes);
+    in->last_send_pid = atomic_load_explicit(&h->last_send_pid, memory_order_relaxed);
+    in->last_recv_pid = atomic_load_explicit(&h->last_recv_pid, memory_order_relaxed);
+    in->removed = atomic_load_explicit(&h->removed, memory_order_relaxed) != 0;
+    in->repairs = atomic_load_explicit(&h->repairs, memory_order_relaxed);
+    st->size = q->size;
+    inspect_holders(h, st);
+}
+
+int ust_shmq_inspect(const char *kind, const char *name, struct ust_shmq_stat *st)
+{
+    struct ust_shmq q = { .holder = -1 };
+    int r = ust_shmq_path(kind, name, q.path, sizeof(q.path));
+    if (r < 0)
+        return r;
+    int fd = open(q.path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0)
+        return -errno;
+    struct stat sb;
+    r = fstat(fd, &sb) < 0 ? -errno : 0;
+    if (r == 0 && (!S_ISREG(sb.st_mode) || sb.st_size < (off_t)sizeof(struct shmq_hdr)))
+        r = -EINVAL;
+    void *map = MAP_FAILED;
+    if (r == 0) {
+        /* PROT_READ: this handle cannot write the object, not even its lock. */
+        q.size = (size_t)sb.st_size;
+        map = mmap(NULL, q.size, PROT_READ, MAP_SHARED, fd, 0);
+        if (map == MAP_FAILED)
+            r = -errno;
+    }
+    close(fd);
+    if (r < 0)
+        return r;
+    q.base = map;
+    q.h = map;
+    r = geometry_check(&q);
+    if (r == 0)
+        r = perm_check(q.h, UST_SHMQ_RD);   /* IPC_STAT needs read permission */
+    if (r == 0) {
+        memset(st, 0, sizeof(*st));
+        inspect_read(&q, st);
+    }
+    munmap(map, q.size);
+    return r;
+}
+
 int ust_shmq_unlink(const char *kind, const char *name)
 {
     char path[sizeof(((struct ust_shmq *)0)->path)];

@@ -107,6 +107,29 @@ void ust_shmq_close(struct ust_shmq *q);
  * access 0 to read its ust_shmq_info). Stops at and returns cb's first
  * non-zero result; 0 or -errno otherwise. */
 int ust_shmq_list(int (*cb)(void *arg, const char *kind, const char *name), void *arg);
+/* A read-only snapshot of one object, for `ustack ipcs` (ust_shmq_inspect). */
+struct ust_shmq_holder_info {
+    pid_t pid;
+    unsigned access;        /* UST_SHMQ_RD | UST_SHMQ_WR; 0: a handle that only inspects */
+};
+struct ust_shmq_stat {
+    struct ust_shmq_info info;  /* readers, writers: live holders of each side */
+    uint64_t size;              /* bytes of the object file */
+    unsigned nlive;             /* live holders, listed in holder[0..nlive) */
+    struct ust_shmq_holder_info holder[UST_SHMQ_HOLDERS];
+    unsigned ndead;             /* entries of dead holders not reaped yet */
+    bool pending;               /* a committed journal was not yet applied (its
+                                 * holder is mid-operation or died): the counters
+                                 * are the committed values, taken from it */
+};
+/* Reads the object kind/name without changing it: maps the file read-only
+ * and takes no lock, so a holder that stopped or died holding the lock
+ * cannot make it wait. The counters are the committed ones; while other
+ * processes send and receive they are a momentary snapshot (each within its
+ * limits). Needs read permission under the object's mode, as IPC_STAT does.
+ * Dead holders are counted, not reaped. Returns 0, -ENOENT, -EACCES,
+ * -EINVAL (not a well-formed object), or open/mmap errors. */
+int ust_shmq_inspect(const char *kind, const char *name, struct ust_shmq_stat *st);
 /* Remove the name (mq_unlink); open handles keep working. */
 int ust_shmq_unlink(const char *kind, const char *name);
 /* Remove the object for everyone (IPC_RMID): mark it removed, wake every

@@ -70,6 +70,11 @@ enum ust_rt_sig {
  * Only call when ust_rt_can_block(). */
 int ust_rt_wait(struct ust_stack *stack, struct ust_wait_entry *entries, unsigned n,
                 uint64_t deadline, enum ust_rt_sig sig);
+/* ust_rt_wait with no spin before sleeping: for waits whose wake comes from
+ * the stack thread (sockets), which a spinning caller would only slow down
+ * on a machine with few CPUs. */
+int ust_rt_wait_nospin(struct ust_stack *stack, struct ust_wait_entry *entries, unsigned n,
+                       uint64_t deadline, enum ust_rt_sig sig);
 /* ust_rt_wait(..., UST_RT_SIG_IGNORE): never -EINTR. */
 int ust_rt_sleep(struct ust_stack *stack, struct ust_wait_entry *entries, unsigned n,
                  uint64_t deadline);

@@ -257,8 +257,23 @@ static int block(struct ust_waiter *w, uint64_t spin_ns, uint64_t deadline, enum
     return futex_sleep(&w->state, deadline, sig);
 }
 
+static int wait_spin(struct ust_stack *stack, struct ust_wait_entry *entries, unsigned n,
+                     uint64_t deadline, enum ust_rt_sig sig, uint64_t spin_first_ns);
+
 int ust_rt_wait(struct ust_stack *stack, struct ust_wait_entry *entries, unsigned n,
                 uint64_t deadline, enum ust_rt_sig sig)
+{
+    return wait_spin(stack, entries, n, deadline, sig, stack->rt.spin_ns);
+}
+
+int ust_rt_wait_nospin(struct ust_stack *stack, struct ust_wait_entry *entries, unsigned n,
+                       uint64_t deadline, enum ust_rt_sig sig)
+{
+    return wait_spin(stack, entries, n, deadline, sig, 0);
+}
+
+static int wait_spin(struct ust_stack *stack, struct ust_wait_entry *entries, unsigned n,
+                     uint64_t deadline, enum ust_rt_sig sig, uint64_t spin_first_ns)
 {
     struct ust_rt_state *rt = &stack->rt;
     struct ust_waiter w = { .rt = rt };
@@ -273,7 +288,7 @@ int ust_rt_wait(struct ust_stack *stack, struct ust_wait_entry *entries, unsigne
     rt->sleepers = &w;
 
     int ret = 0;
-    uint64_t spin_ns = rt->spin_ns;     /* the first block only */
+    uint64_t spin_ns = spin_first_ns;   /* the first block only */
     while (!is_woken(&w) && ust_rt_can_block(stack)) {
         ust_rt_unlock(stack);
         int rc = block(&w, spin_ns, deadline, sig);

@@ -142,6 +142,7 @@ int ust_sock_new_file(struct ust_stack *stack, int flags, struct ust_socket **ou
         return -ENOMEM;
     }
     so->file = f;
+    f->wait_nospin = true;      /* the stack thread, not a peer caller, wakes socket calls */
     *out = so;
     return 0;
 }

@@ -29,9 +29,18 @@ uint32_t ust_tcp_rcv_window(struct ust_tcb *tcb)
 {
     uint32_t cur = ust_seq_gt(tcb->rcv_adv, tcb->rcv_nxt) ? tcb->rcv_adv - tcb->rcv_nxt : 0;
     size_t cap = tcb->rcv.cap;
-    size_t space = cap - ust_ring_used(&tcb->rcv);
     uint32_t max = (uint32_t)0xffff << tcb->rcv_wscale;
     uint32_t unit = (uint32_t)1 << tcb->rcv_wscale;
+    /* Keeping the edge from moving left rounds the scaled window up (below),
+     * which can promise up to unit - 1 bytes more than is free, and again
+     * after each segment taken: a sixteenth of the buffer is kept back to
+     * hold that, so what was offered still fits (as Linux advertises only
+     * part of its buffer, tcp_adv_win_scale). */
+    size_t slack = cap / 16 > 2 * (size_t)unit ? cap / 16 : 2 * (size_t)unit;
+    if (slack > cap / 2)
+        slack = cap / 2;
+    size_t used = ust_ring_used(&tcb->rcv);
+    size_t space = cap - slack > used ? cap - slack - used : 0;
     uint32_t win = space > max ? max : (uint32_t)space;
     uint32_t step = tcb->rcv_mss < cap / 2 ? tcb->rcv_mss : (uint32_t)(cap / 2);
     uint32_t keep = cur > max - (unit - 1) ? max : (cur + unit - 1) & ~(unit - 1);
