@@ -10,7 +10,7 @@ set -euo pipefail
 pkgs=(cmake make gcc clang libclang-rt-14-dev pkg-config libcmocka-dev)
 if [ "${1:-all}" != build ]; then
   pkgs+=(iproute2 iputils-ping socat tshark curl python3 libxml2-utils chromium
-         fonts-dejavu-core)
+         fonts-dejavu-core python3-scapy)
 fi
 
 missing=()

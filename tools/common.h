@@ -25,6 +25,9 @@ int cmd_get(int argc, char **argv);
 int cmd_ss(int argc, char **argv);
 int cmd_stat(int argc, char **argv);
 int cmd_trace(int argc, char **argv);
+int cmd_ipcs(int argc, char **argv);
+int cmd_ipcrm(int argc, char **argv);
+int cmd_ipcmk(int argc, char **argv);
 void usage_serve(FILE *out);
 void usage_ping(FILE *out);
 void usage_demo(FILE *out);
@@ -32,6 +35,9 @@ void usage_get(FILE *out);
 void usage_ss(FILE *out);
 void usage_stat(FILE *out);
 void usage_trace(FILE *out);
+void usage_ipcs(FILE *out);
+void usage_ipcrm(FILE *out);
+void usage_ipcmk(FILE *out);
 
 /* Numbers and addresses. Each returns false on malformed input. */
 bool parse_uint(const char *s, unsigned long min, unsigned long max, unsigned long *out);

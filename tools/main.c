@@ -1,5 +1,5 @@
 /* The ustack command: dispatches to one subcommand per file
- * (serve.c, get.c, ping.c, demo.c, ss.c, trace.c) and prints help. */
+ * (serve.c, get.c, ping.c, demo.c, ss.c, trace.c, ipcs.c) and prints help. */
 #include <stdio.h>
 #include <string.h>
 
@@ -20,6 +20,9 @@ static const struct command commands[] = {
     { "ss", "list a running `ustack serve`'s TCP connections (like ss -tin)", cmd_ss, usage_ss },
     { "stat", "print a running `ustack serve`'s counters (like nstat)", cmd_stat, usage_stat },
     { "trace", "tell a TCP connection from a capture file, as the demo does", cmd_trace, usage_trace },
+    { "ipcs", "list shared queues and FIFOs in /dev/shm: sizes, limits, holders", cmd_ipcs, usage_ipcs },
+    { "ipcrm", "remove a shared queue or FIFO (IPC_RMID: waiters get EIDRM)", cmd_ipcrm, usage_ipcrm },
+    { "ipcmk", "create a shared POSIX message queue (like ipcmk -Q)", cmd_ipcmk, usage_ipcmk },
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
