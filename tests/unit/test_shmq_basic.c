@@ -31,6 +31,7 @@
 #include <cmocka.h>
 
 #include "ipc/shm_queue.h"
+#include "unit/shmq_test_util.h"
 
 #define KIND "test"
 
@@ -49,47 +50,12 @@ static struct ust_shmq *mk(const char *name, uint32_t maxmsg, uint32_t msgsize, 
     return q;
 }
 
-static struct timespec mono_in_ms(long ms)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_nsec -= 1000000000L;
-        ts.tv_sec++;
-    }
-    return ts;
-}
-
-/* fork(); the child dies with the test program, even if an assertion
- * fails before the test kills or reaps it. */
-static pid_t fork_child(void)
-{
-    pid_t parent = getpid();
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent)
-            _exit(99);
-    }
-    return pid;
-}
-
 /* Polls (bounded) until q has n live holders with access. */
 static void await_holders(struct ust_shmq *q, unsigned access, int n)
 {
     for (int i = 0; i < 20000 && ust_shmq_holders(q, access) != n; i++)
         usleep(1000);
     assert_int_equal(ust_shmq_holders(q, access), n);
-}
-
-static int wait_child(pid_t pid)
-{
-    int st;
-    assert_int_equal(waitpid(pid, &st, 0), pid);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
 static void send_str(struct ust_shmq *q, const char *s, int64_t key)

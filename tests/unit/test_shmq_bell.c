@@ -25,32 +25,12 @@
 
 #include "ipc/shm_bell.h"
 #include "ipc/shm_queue.h"
+#include "unit/shmq_test_util.h"
 
 #define KIND "test"
 #define NQ 3
 
 static char arena_name[32];
-
-static pid_t fork_child(void)
-{
-    pid_t parent = getpid();
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent)
-            _exit(99);
-    }
-    return pid;
-}
-
-static int wait_child(pid_t pid)
-{
-    int st;
-    assert_int_equal(waitpid(pid, &st, 0), pid);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
 
 static void open_queues(struct ust_shmq **q, struct ust_shmbell_arena *a, const char *prefix,
                         bool create)
@@ -75,19 +55,6 @@ static void close_queues(struct ust_shmq **q, const char *prefix, bool unlink)
             assert_int_equal(ust_shmq_unlink(KIND, n), 0);
         }
     }
-}
-
-static struct timespec mono_in_ms(long ms)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_nsec -= 1000000000L;
-        ts.tv_sec++;
-    }
-    return ts;
 }
 
 static void test_shmq_bell_poller_on_three_queues_woken_by_other_process(void **state)

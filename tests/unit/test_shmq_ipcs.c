@@ -32,6 +32,7 @@
 #include <cmocka.h>
 
 #include "ipc/shm_queue.h"
+#include "unit/shmq_test_util.h"
 
 #define KIND "test"
 
@@ -53,41 +54,6 @@ static struct ust_shmq *mk(const char *name, uint32_t maxmsg, uint32_t msgsize, 
 static void send_str(struct ust_shmq *q, const char *s)
 {
     assert_int_equal(ust_shmq_send(q, s, strlen(s), 1, UST_SHMQ_NONBLOCK, NULL), 0);
-}
-
-static struct timespec mono_in_ms(long ms)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_nsec -= 1000000000L;
-        ts.tv_sec++;
-    }
-    return ts;
-}
-
-/* fork(); the child dies with the test program. */
-static pid_t fork_child(void)
-{
-    pid_t parent = getpid();
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent)
-            _exit(99);
-    }
-    return pid;
-}
-
-/* The child's exit status, or 128 + signal. */
-static int wait_child(pid_t pid)
-{
-    int st = 0;
-    assert_int_equal(waitpid(pid, &st, 0), pid);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
 static const struct ust_shmq_holder_info *find_holder(const struct ust_shmq_stat *st, pid_t pid)
