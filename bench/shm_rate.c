@@ -148,7 +148,7 @@ static int us_create(int i)
     struct ust_shmq_attr a = { .maxmsg = (uint32_t)depth, .msgsize = MSG_LEN, .flags = UST_SHMQ_PRIO,
                                .mode = 0600 };
     struct ust_shmq *q;
-    int r = ust_shmq_open("bench", n, O_CREAT | O_EXCL, UST_SHMQ_RD | UST_SHMQ_WR, &a, &q);
+    int r = ust_shmq_open(NULL, "bench", n, O_CREAT | O_EXCL, UST_SHMQ_RD | UST_SHMQ_WR, &a, &q);
     if (r == 0)
         ust_shmq_close(q);
     return r;
@@ -158,7 +158,7 @@ static void *us_open(int i)
     char n[96];
     us_name(n, sizeof(n), i);
     struct ust_shmq *q;
-    if (ust_shmq_open("bench", n, 0, UST_SHMQ_RD | UST_SHMQ_WR, NULL, &q) != 0)
+    if (ust_shmq_open(NULL, "bench", n, 0, UST_SHMQ_RD | UST_SHMQ_WR, NULL, &q) != 0)
         return NULL;
     ust_shmq_set_spin(q, cur_spin);
     return q;
@@ -175,7 +175,7 @@ static void us_destroy(int i)
 {
     char n[96];
     us_name(n, sizeof(n), i);
-    ust_shmq_unlink("bench", n);
+    ust_shmq_unlink(NULL, "bench", n);
 }
 
 static double now_s(void)

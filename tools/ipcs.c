@@ -123,7 +123,7 @@ static int collect(struct objects *o, const char *const *kinds)
 {
     memset(o, 0, sizeof(*o));
     o->kinds = kinds;
-    int r = ust_shmq_list(collect_cb, o);
+    int r = ust_shmq_list(NULL, collect_cb, o);
     if (r < 0) {
         free(o->v);
         o->v = NULL;
@@ -185,7 +185,7 @@ static void print_holders(FILE *out, const struct ust_shmq_stat *st)
 static void print_row(FILE *out, const struct object *ob, int name_w)
 {
     struct ust_shmq_stat st;
-    int r = ust_shmq_inspect(ob->kind, ob->name, &st);
+    int r = ust_shmq_inspect(NULL, ob->kind, ob->name, &st);
     fprintf(out, "%-5s %-*s ", ob->kind, name_w, ob->name);
     if (r == -ENOENT) {
         fprintf(out, "(removed while listing)\n");
@@ -262,7 +262,7 @@ int cmd_ipcs(int argc, char **argv)
 static int object_owner(const char *kind, const char *name, uid_t *uid)
 {
     struct ust_shmq_stat st;
-    int r = ust_shmq_inspect(kind, name, &st);
+    int r = ust_shmq_inspect(NULL, kind, name, &st);
     if (r == 0) {
         *uid = st.info.uid;
         return 0;
@@ -271,7 +271,7 @@ static int object_owner(const char *kind, const char *name, uid_t *uid)
         return r;
     char path[512];
     struct stat sb;
-    int p = ust_shmq_path(kind, name, path, sizeof(path));
+    int p = ust_shmq_path(NULL, kind, name, path, sizeof(path));
     if (p < 0)
         return p;
     if (lstat(path, &sb) < 0)
@@ -285,7 +285,7 @@ static int object_owner(const char *kind, const char *name, uid_t *uid)
 static int remove_name(const char *kind, const char *name)
 {
     char path[512];
-    int r = ust_shmq_path(kind, name, path, sizeof(path));
+    int r = ust_shmq_path(NULL, kind, name, path, sizeof(path));
     if (r == 0 && unlink(path) < 0)
         r = -errno;
     if (r < 0)
@@ -308,7 +308,7 @@ static int remove_one(const char *kind, const char *name)
     }
     struct ust_shmq *q = NULL;
     if (r == 0)
-        r = ust_shmq_open(kind, name, 0, 0, NULL, &q);
+        r = ust_shmq_open(NULL, kind, name, 0, 0, NULL, &q);
     if (r == 0) {
         r = ust_shmq_remove(q);
         ust_shmq_close(q);
@@ -440,7 +440,7 @@ int cmd_ipcmk(int argc, char **argv)
     umask(mask);
     a.mode &= ~mask;
     struct ust_shmq *q = NULL;
-    int r = ust_shmq_open(KIND_MQ, name, O_CREAT | O_EXCL, 0, &a, &q);
+    int r = ust_shmq_open(NULL, KIND_MQ, name, O_CREAT | O_EXCL, 0, &a, &q);
     if (r < 0) {
         fprintf(stderr, "ustack ipcmk: %s %s: %s\n", KIND_MQ, name, strerror(-r));
         if (r != -EINVAL && r != -ENAMETOOLONG)

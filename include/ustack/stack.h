@@ -100,6 +100,15 @@ struct ust_stack_config {
     unsigned msgmnb;                /* default and largest msg_qbytes; default 16384 */
     size_t msgpool;                 /* message bytes queued in all queues; default
                                      * 524288000 (Linux MSGPOOL; ENOMEM beyond) */
+    /* Where named FIFOs, POSIX and System V queues live (docs/IPC-SHARED.md) */
+    int ipc_shared;                 /* 1 (default): in shared memory, one file per object in
+                                     * ipc_dir, shared with every process and stack that uses
+                                     * the same directory; 0: private to this stack (gone
+                                     * with it), as in one process's kernel namespace */
+    const char *ipc_dir;            /* a directory on tmpfs; NULL (default): the environment
+                                     * variable USTACK_IPC_DIR if set, else /dev/shm. Copied
+                                     * at ust_stack_new, which creates it (mode 1777, one
+                                     * level) if missing */
     /* Creation mask of POSIX queues and FIFOs (mq_open(3), mkfifo(3): mode & ~umask) */
     int ipc_umask;                  /* 0..0777; default -1: the process umask at the time of
                                      * each create (read from /proc/self/status; 022 if

@@ -26,6 +26,7 @@
 
 struct ust_stack;
 struct ust_file;
+struct ust_shmbell_arena;
 
 /* A blocking bound that never expires (SO_RCVTIMEO 0 means this). */
 #define UST_TIMEO_FOREVER UINT64_MAX
@@ -61,6 +62,13 @@ struct ust_file_ops {
      * negative errno. NULL: only O_NONBLOCK changes, and O_DIRECT gives
      * -EINVAL (Linux: no FMODE_CAN_ODIRECT). */
     int (*setfl)(struct ust_file *f, int flags);
+    /* Files whose state other processes change (shared FIFOs and queues,
+     * docs/IPC-SHARED.md): they cannot wake f->wq. A poller registers its
+     * stack's doorbell (ust_ipc_bell) with on=true before checking ->poll
+     * and sleeping on the bell, and unregisters it (on=false) after; the
+     * object rings the bell on every change. 0 or a negative errno. NULL:
+     * an in-process file, f->wq is enough. */
+    int (*shm_watch)(struct ust_file *f, struct ust_shmbell_arena *arena, int bell, bool on);
 };
 
 struct ust_file {

@@ -10,6 +10,15 @@ struct ust_stack;
 int ust_ipc_init(struct ust_stack *stack);
 void ust_ipc_fini(struct ust_stack *stack);
 
+/* Shared objects (docs/IPC-SHARED.md). The directory named objects live in
+ * when cfg.ipc_shared (never NULL then). */
+const char *ust_ipc_dir(const struct ust_stack *stack);
+/* The doorbell arena of ust_ipc_dir, which every shared object a stack opens
+ * must ring (ust_shmq_set_bells), and this stack's own bell in it, which its
+ * pollers sleep on: opened and claimed on first call. 0 or -errno. */
+struct ust_shmbell_arena;
+int ust_ipc_bell(struct ust_stack *stack, struct ust_shmbell_arena **arena, int *bell);
+
 /* ipc_cred.c. The rwx bits of mode granted to the caller's current
  * credentials: owner bits when the effective uid is uid or cuid, group bits
  * when the effective gid or a supplementary group is gid or cgid, else the

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 struct ust_mq_ns;
+struct ust_shmbell_arena;
 struct ust_msg_ns;
 struct ust_fifo_ns;
 
@@ -15,6 +16,12 @@ struct ust_ipc_state {
     struct ust_msg_ns *msg;     /* System V message queues (msg_sysv.c) */
     struct ust_fifo_ns *fifo;   /* named FIFOs (fifo.c) */
     uint64_t pipe_pages;        /* 4 KiB pages of capacity of all pipes (pipe.c) */
+    /* Shared objects (cfg.ipc_shared): the directory (cfg.ipc_dir points
+     * here), and the doorbell arena and this stack's bell, made on first
+     * use by ust_ipc_bell (bell -1 until then). */
+    char *dir;
+    struct ust_shmbell_arena *bells;
+    int bell;
 };
 
 #endif

@@ -33,19 +33,20 @@ struct ust_shmbell_arena {
     pid_t pid;
 };
 
-static int arena_path(const char *name, char *buf, size_t len)
+static int arena_path(const char *dir, const char *name, char *buf, size_t len)
 {
     if (name && (!name[0] || strchr(name, '/') || strlen(name) > 64))
         return -EINVAL;
-    snprintf(buf, len, "/dev/shm/ustack.bells%s%s", name ? "." : "", name ? name : "");
-    return 0;
+    int n = snprintf(buf, len, "%s/ustack.bells%s%s", dir ? dir : "/dev/shm", name ? "." : "",
+                     name ? name : "");
+    return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
 /* Creates a complete arena under an unnamed file, then links it (so nobody
  * maps a half-made one); losing the race is fine. */
-static int arena_create(const char *path)
+static int arena_create(const char *dir, const char *path)
 {
-    int fd = open("/dev/shm", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    int fd = open(dir ? dir : "/dev/shm", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
     if (fd < 0)
         return -errno;
     int r = 0;
@@ -70,15 +71,15 @@ static int arena_create(const char *path)
     return r;
 }
 
-int ust_shmbell_open(const char *name, struct ust_shmbell_arena **out)
+int ust_shmbell_open(const char *dir, const char *name, struct ust_shmbell_arena **out)
 {
-    char path[128];
-    int r = arena_path(name, path, sizeof(path));
+    char path[4096];
+    int r = arena_path(dir, name, path, sizeof(path));
     if (r < 0)
         return r;
     int fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0 && errno == ENOENT) {
-        r = arena_create(path);
+        r = arena_create(dir, path);
         if (r < 0)
             return r;
         fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
@@ -117,10 +118,10 @@ void ust_shmbell_close(struct ust_shmbell_arena *a)
     free(a);
 }
 
-int ust_shmbell_unlink(const char *name)
+int ust_shmbell_unlink(const char *dir, const char *name)
 {
-    char path[128];
-    int r = arena_path(name, path, sizeof(path));
+    char path[4096];
+    int r = arena_path(dir, name, path, sizeof(path));
     if (r < 0)
         return r;
     return unlink(path) < 0 ? -errno : 0;

@@ -2,8 +2,9 @@
  * that a poller waiting on many shared objects sleeps on one word and is
  * woken once (docs/IPC-SHARED.md, "Doorbells for pollers").
  *
- * An arena is one file /dev/shm/ustack.bells (or ustack.bells.<name> for
- * tests) of UST_SHMBELL_MAX bells. A waiting context claims a bell (owner =
+ * An arena is one file <dir>/ustack.bells (or ustack.bells.<name> for
+ * tests; dir is /dev/shm by default) of UST_SHMBELL_MAX bells. A waiting
+ * context claims a bell (owner =
  * pid + start time; bells of dead owners are reclaimed), registers the bell's
  * index in each object it watches (ust_shmq_watch), and sleeps on the bell
  * with the event-word protocol of shm_futex.h. Every state change of a
@@ -21,12 +22,13 @@
 
 struct ust_shmbell_arena;
 
-/* Maps (creating it if needed) the arena; name NULL: the machine-wide one.
- * Returns 0 or -errno. */
-int ust_shmbell_open(const char *name, struct ust_shmbell_arena **out);
+/* Maps (creating it if needed) the arena <dir>/ustack.bells[.<name>]; dir
+ * NULL: /dev/shm; name NULL: the arena of every object in dir. Returns 0 or
+ * -errno. */
+int ust_shmbell_open(const char *dir, const char *name, struct ust_shmbell_arena **out);
 void ust_shmbell_close(struct ust_shmbell_arena *a);
 /* Removes a test arena's name. */
-int ust_shmbell_unlink(const char *name);
+int ust_shmbell_unlink(const char *dir, const char *name);
 
 /* Claims a free bell (or one whose owner died) for this process: its index,
  * or -ENOSPC. */

@@ -37,7 +37,8 @@
 #include "ipc/shm_futex.h"
 #include "ipc/shm_queue.h"
 
-#define SHMQ_DIR        "/dev/shm"
+#define SHMQ_DIR        "/dev/shm"       /* the default directory */
+#define SHMQ_PATH_MAX   4096
 #define SHMQ_PREFIX     "ustack."
 #define SHMQ_MAGIC      0x51534d55u     /* "UMSQ" */
 #define SHMQ_VERSION    1u
@@ -110,7 +111,8 @@ struct ust_shmq {
     pid_t pid;
     dev_t dev;
     ino_t ino;
-    char path[sizeof(SHMQ_DIR) + sizeof(SHMQ_PREFIX) + UST_SHMQ_KIND_MAX + UST_SHMQ_NAME_MAX + 4];
+    char dir[SHMQ_PATH_MAX];            /* the directory of the object */
+    char path[SHMQ_PATH_MAX];
 };
 
 struct shmq_journal {
@@ -133,13 +135,13 @@ static bool kind_ok(const char *kind)
     return true;
 }
 
-int ust_shmq_path(const char *kind, const char *name, char *buf, size_t len)
+int ust_shmq_path(const char *dir, const char *kind, const char *name, char *buf, size_t len)
 {
     if (!kind || !name || !kind_ok(kind) || name[0] == '\0' || strchr(name, '/'))
         return -EINVAL;
     if (strlen(name) > UST_SHMQ_NAME_MAX)
         return -ENAMETOOLONG;
-    int n = snprintf(buf, len, "%s/%s%s.%s", SHMQ_DIR, SHMQ_PREFIX, kind, name);
+    int n = snprintf(buf, len, "%s/%s%s.%s", dir ? dir : SHMQ_DIR, SHMQ_PREFIX, kind, name);
     return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
@@ -421,16 +423,16 @@ static void hdr_init(struct shmq_hdr *h, const struct ust_shmq_attr *a, const ch
 
 /* An unnamed file in /dev/shm: O_TMPFILE, else a unique temporary name
  * (returned in tmp, to be unlinked once linked). */
-static int tmpfile_open(char *tmp, size_t len)
+static int tmpfile_open(const char *dir, char *tmp, size_t len)
 {
-    int fd = open(SHMQ_DIR, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
     tmp[0] = '\0';
     if (fd >= 0)
         return fd;
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     for (unsigned i = 0; i < 100; i++) {
-        snprintf(tmp, len, "%s/%stmp.%d.%ld.%u", SHMQ_DIR, SHMQ_PREFIX, (int)getpid(),
+        snprintf(tmp, len, "%s/%stmp.%d.%ld.%u", dir, SHMQ_PREFIX, (int)getpid(),
                  (long)ts.tv_nsec, i);
         fd = open(tmp, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC | O_NOFOLLOW, 0600);
         if (fd >= 0 || errno != EEXIST)
@@ -458,13 +460,13 @@ static int link_name(int fd, const char *tmp, const char *path)
 /* Builds a complete object in an unnamed file, then links it under its
  * name: nobody can open a half-initialised object. Returns the fd or -errno
  * (-EEXIST if the name exists). */
-static int shmq_create(const char *path, const struct ust_shmq_attr *a, const char *kind,
-                       const char *name)
+static int shmq_create(const char *dir, const char *path, const struct ust_shmq_attr *a,
+                       const char *kind, const char *name)
 {
     size_t stride = align_up(sizeof(struct shmq_slot) + a->msgsize, 16);
     size_t size = align_up(sizeof(struct shmq_hdr), 64) + stride * a->maxmsg;
-    char tmp[sizeof(((struct ust_shmq *)0)->path) + 40];
-    int fd = tmpfile_open(tmp, sizeof(tmp));
+    char tmp[SHMQ_PATH_MAX + 64];
+    int fd = tmpfile_open(dir, tmp, sizeof(tmp));
     if (fd < 0)
         return fd;
     int r = 0;
@@ -579,7 +581,7 @@ static int open_or_create(struct ust_shmq *q, const char *kind, const char *name
 {
     for (int tries = 0; tries < 8; tries++) {
         if (oflag & O_CREAT) {
-            int fd = shmq_create(q->path, attr, kind, name);
+            int fd = shmq_create(q->dir, q->path, attr, kind, name);
             if (fd >= 0 || fd != -EEXIST || (oflag & O_EXCL))
                 return fd;
         }
@@ -593,8 +595,8 @@ static int open_or_create(struct ust_shmq *q, const char *kind, const char *name
     return -EAGAIN;
 }
 
-int ust_shmq_open(const char *kind, const char *name, int oflag, unsigned access,
-                  const struct ust_shmq_attr *attr, struct ust_shmq **out)
+int ust_shmq_open(const char *dir, const char *kind, const char *name, int oflag,
+                  unsigned access, const struct ust_shmq_attr *attr, struct ust_shmq **out)
 {
     if ((access & ~(UST_SHMQ_RD | UST_SHMQ_WR)) || (oflag & ~(O_CREAT | O_EXCL)))
         return -EINVAL;
@@ -606,7 +608,8 @@ int ust_shmq_open(const char *kind, const char *name, int oflag, unsigned access
     q->spin_max = UST_SHMQ_DEFAULT_SPIN;
     q->holder = -1;
     q->pid = getpid();
-    int r = ust_shmq_path(kind, name, q->path, sizeof(q->path));
+    snprintf(q->dir, sizeof(q->dir), "%s", dir ? dir : SHMQ_DIR);
+    int r = ust_shmq_path(dir, kind, name, q->path, sizeof(q->path));
     if (r == 0 && (oflag & O_CREAT))
         r = attr_check(attr);
     int fd = r < 0 ? r : open_or_create(q, kind, name, oflag, attr);
@@ -672,9 +675,10 @@ void ust_shmq_close(struct ust_shmq *q)
     free(q);
 }
 
-int ust_shmq_list(int (*cb)(void *arg, const char *kind, const char *name), void *arg)
+int ust_shmq_list(const char *dir, int (*cb)(void *arg, const char *kind, const char *name),
+                  void *arg)
 {
-    DIR *d = opendir(SHMQ_DIR);
+    DIR *d = opendir(dir ? dir : SHMQ_DIR);
     if (!d)
         return -errno;
     int r = 0;
@@ -766,10 +770,11 @@ static void inspect_read(const struct ust_shmq *q, struct ust_shmq_stat *st)
     inspect_holders(h, st);
 }
 
-int ust_shmq_inspect(const char *kind, const char *name, struct ust_shmq_stat *st)
+int ust_shmq_inspect(const char *dir, const char *kind, const char *name,
+                     struct ust_shmq_stat *st)
 {
     struct ust_shmq q = { .holder = -1 };
-    int r = ust_shmq_path(kind, name, q.path, sizeof(q.path));
+    int r = ust_shmq_path(dir, kind, name, q.path, sizeof(q.path));
     if (r < 0)
         return r;
     int fd = open(q.path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
@@ -803,10 +808,10 @@ int ust_shmq_inspect(const char *kind, const char *name, struct ust_shmq_stat *s
     return r;
 }
 
-int ust_shmq_unlink(const char *kind, const char *name)
+int ust_shmq_unlink(const char *dir, const char *kind, const char *name)
 {
-    char path[sizeof(((struct ust_shmq *)0)->path)];
-    int r = ust_shmq_path(kind, name, path, sizeof(path));
+    char path[SHMQ_PATH_MAX];
+    int r = ust_shmq_path(dir, kind, name, path, sizeof(path));
     if (r < 0)
         return r;
     return unlink(path) < 0 ? -errno : 0;

@@ -83,19 +83,24 @@ struct ust_shmq_info {
     uint32_t repairs;       /* times a holder died holding the lock and was repaired */
 };
 
-/* The file name of an object: /dev/shm/ustack.<kind>.<name>. kind is
+/* Every call that names an object takes the directory it lives in: dir
+ * (NULL: /dev/shm). The directory is the namespace: processes meet on the
+ * same objects only when they use the same one (struct ust_stack_config's
+ * ipc_dir; tests use a private directory under /dev/shm).
+ *
+ * The file name of an object: <dir>/ustack.<kind>.<name>. kind is
  * [a-z0-9]+; name is any non-empty string without '/' (a POSIX mq name
  * without its leading slash, a SysV key in hex, an encoded FIFO path).
  * Returns 0, -EINVAL or -ENAMETOOLONG. */
-int ust_shmq_path(const char *kind, const char *name, char *buf, size_t len);
+int ust_shmq_path(const char *dir, const char *kind, const char *name, char *buf, size_t len);
 
 /* Open (oflag O_CREAT, O_CREAT|O_EXCL, or 0) with the access
  * UST_SHMQ_RD|UST_SHMQ_WR; attr is needed only to create. Checks the mode
  * stored in the object against the caller's euid/egid (EACCES). Errors:
  * -EEXIST, -ENOENT, -EACCES, -EINVAL (attr out of range, a corrupt object),
  * -ENOSPC (holder table full), -ENOMEM, and open/mmap errors. */
-int ust_shmq_open(const char *kind, const char *name, int oflag, unsigned access,
-                  const struct ust_shmq_attr *attr, struct ust_shmq **out);
+int ust_shmq_open(const char *dir, const char *kind, const char *name, int oflag,
+                  unsigned access, const struct ust_shmq_attr *attr, struct ust_shmq **out);
 /* In a fork()ed child that goes on using an inherited handle: register the
  * child as a holder of its own (for EOF/EPIPE and auto-remove). Without it,
  * the inherited handle works but the child is not counted. */
@@ -103,10 +108,11 @@ int ust_shmq_after_fork(struct ust_shmq *q);
 /* Drop this handle: leave the holder table, unmap; with AUTOREMOVE, the last
  * live holder's close unlinks the name. */
 void ust_shmq_close(struct ust_shmq *q);
-/* Calls cb for every object in /dev/shm (for `ustack ipcs`; open one with
+/* Calls cb for every object in dir (for `ustack ipcs`; open one with
  * access 0 to read its ust_shmq_info). Stops at and returns cb's first
  * non-zero result; 0 or -errno otherwise. */
-int ust_shmq_list(int (*cb)(void *arg, const char *kind, const char *name), void *arg);
+int ust_shmq_list(const char *dir, int (*cb)(void *arg, const char *kind, const char *name),
+                  void *arg);
 /* A read-only snapshot of one object, for `ustack ipcs` (ust_shmq_inspect). */
 struct ust_shmq_holder_info {
     pid_t pid;
@@ -129,9 +135,10 @@ struct ust_shmq_stat {
  * limits). Needs read permission under the object's mode, as IPC_STAT does.
  * Dead holders are counted, not reaped. Returns 0, -ENOENT, -EACCES,
  * -EINVAL (not a well-formed object), or open/mmap errors. */
-int ust_shmq_inspect(const char *kind, const char *name, struct ust_shmq_stat *st);
+int ust_shmq_inspect(const char *dir, const char *kind, const char *name,
+                     struct ust_shmq_stat *st);
 /* Remove the name (mq_unlink); open handles keep working. */
-int ust_shmq_unlink(const char *kind, const char *name);
+int ust_shmq_unlink(const char *dir, const char *kind, const char *name);
 /* Remove the object for everyone (IPC_RMID): mark it removed, wake every
  * waiter (they get -EIDRM), unlink the name. */
 int ust_shmq_remove(struct ust_shmq *q);

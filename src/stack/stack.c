@@ -69,6 +69,7 @@ void ust_stack_config_init(struct ust_stack_config *cfg)
     cfg->msgmax = 8192;
     cfg->msgmnb = 16384;
     cfg->msgpool = 524288000;
+    cfg->ipc_shared = 1;
     cfg->ipc_umask = -1;
     cfg->wait_spin_ns = 10 * UST_NSEC_PER_USEC;
     cfg->log_level = UST_LOG_WARN;

@@ -46,7 +46,7 @@ static struct ust_shmq *mk(const char *name, uint32_t maxmsg, uint32_t msgsize, 
     struct ust_shmq_attr a = { .maxmsg = maxmsg, .msgsize = msgsize, .flags = flags,
                                .mode = 0600 };
     struct ust_shmq *q = NULL;
-    assert_int_equal(ust_shmq_open(KIND, name, O_CREAT | O_EXCL, access, &a, &q), 0);
+    assert_int_equal(ust_shmq_open(NULL, KIND, name, O_CREAT | O_EXCL, access, &a, &q), 0);
     return q;
 }
 
@@ -100,7 +100,7 @@ static void test_shmq_prio_order_highest_first_fifo_within(void **state)
     char buf[64];
     assert_int_equal(ust_shmq_receive(q, buf, sizeof(buf), NULL, NULL, 0, NULL), 0);
     ust_shmq_close(q);
-    assert_int_equal(ust_shmq_unlink(KIND, name), 0);
+    assert_int_equal(ust_shmq_unlink(NULL, KIND, name), 0);
 }
 
 /* msgrcv(2): msgtyp 0 / > 0 / MSG_EXCEPT / < 0 on a FIFO queue. */
@@ -126,7 +126,7 @@ static void test_shmq_sysv_type_selection(void **state)
     expect_str(q, "t3a", 3, NULL);      /* msgtyp 0: plain FIFO, keys ignored */
     expect_str(q, "t3b", 3, &le3);
     ust_shmq_close(q);
-    assert_int_equal(ust_shmq_unlink(KIND, name), 0);
+    assert_int_equal(ust_shmq_unlink(NULL, KIND, name), 0);
 }
 
 static void test_shmq_errors_eagain_emsgsize_e2big_ebadf(void **state)
@@ -156,14 +156,14 @@ static void test_shmq_errors_eagain_emsgsize_e2big_ebadf(void **state)
     assert_int_equal(info.bytes, 0);
     /* Access: a read-only handle cannot send, a write-only one cannot receive. */
     struct ust_shmq *ro = NULL, *wo = NULL;
-    assert_int_equal(ust_shmq_open(KIND, name, 0, UST_SHMQ_RD, NULL, &ro), 0);
-    assert_int_equal(ust_shmq_open(KIND, name, 0, UST_SHMQ_WR, NULL, &wo), 0);
+    assert_int_equal(ust_shmq_open(NULL, KIND, name, 0, UST_SHMQ_RD, NULL, &ro), 0);
+    assert_int_equal(ust_shmq_open(NULL, KIND, name, 0, UST_SHMQ_WR, NULL, &wo), 0);
     assert_int_equal(ust_shmq_send(ro, "x", 1, 0, 0, NULL), -EBADF);
     assert_int_equal(ust_shmq_receive(wo, buf, 16, NULL, NULL, 0, NULL), -EBADF);
     ust_shmq_close(ro);
     ust_shmq_close(wo);
     ust_shmq_close(q);
-    assert_int_equal(ust_shmq_unlink(KIND, name), 0);
+    assert_int_equal(ust_shmq_unlink(NULL, KIND, name), 0);
 }
 
 static void test_shmq_byte_limit_sysv_qbytes(void **state)
@@ -173,14 +173,14 @@ static void test_shmq_byte_limit_sysv_qbytes(void **state)
     qname(name, sizeof(name), 4);
     struct ust_shmq_attr a = { .maxmsg = 16, .msgsize = 64, .max_bytes = 100, .mode = 0600 };
     struct ust_shmq *q = NULL;
-    assert_int_equal(ust_shmq_open(KIND, name, O_CREAT | O_EXCL, UST_SHMQ_RD | UST_SHMQ_WR, &a,
+    assert_int_equal(ust_shmq_open(NULL, KIND, name, O_CREAT | O_EXCL, UST_SHMQ_RD | UST_SHMQ_WR, &a,
                                    &q), 0);
     char m[64] = { 0 };
     assert_int_equal(ust_shmq_send(q, m, 60, 1, UST_SHMQ_NONBLOCK, NULL), 0);
     assert_int_equal(ust_shmq_send(q, m, 41, 1, UST_SHMQ_NONBLOCK, NULL), -EAGAIN);
     assert_int_equal(ust_shmq_send(q, m, 40, 1, UST_SHMQ_NONBLOCK, NULL), 0);
     ust_shmq_close(q);
-    assert_int_equal(ust_shmq_unlink(KIND, name), 0);
+    assert_int_equal(ust_shmq_unlink(NULL, KIND, name), 0);
 }
 
 /* mq_timedreceive(3): ETIMEDOUT on expiry, at once for a past deadline;
@@ -211,7 +211,7 @@ static void test_shmq_timeouts_monotonic_and_realtime(void **state)
     soon = mono_in_ms(20);
     assert_int_equal(ust_shmq_send(q, "n", 1, 0, 0, &soon), -ETIMEDOUT);
     ust_shmq_close(q);
-    assert_int_equal(ust_shmq_unlink(KIND, name), 0);
+    assert_int_equal(ust_shmq_unlink(NULL, KIND, name), 0);
 }
 
 static void test_shmq_open_eexist_enoent_einval(void **state)
@@ -221,12 +221,12 @@ static void test_shmq_open_eexist_enoent_einval(void **state)
     qname(name, sizeof(name), 6);
     struct ust_shmq *q = NULL, *q2 = NULL;
     struct ust_shmq_attr a = { .maxmsg = 4, .msgsize = 32, .mode = 0600 };
-    assert_int_equal(ust_shmq_open(KIND, name, 0, UST_SHMQ_RD, NULL, &q), -ENOENT);
-    assert_int_equal(ust_shmq_open(KIND, name, O_CREAT | O_EXCL, UST_SHMQ_RD, &a, &q), 0);
-    assert_int_equal(ust_shmq_open(KIND, name, O_CREAT | O_EXCL, UST_SHMQ_RD, &a, &q2), -EEXIST);
+    assert_int_equal(ust_shmq_open(NULL, KIND, name, 0, UST_SHMQ_RD, NULL, &q), -ENOENT);
+    assert_int_equal(ust_shmq_open(NULL, KIND, name, O_CREAT | O_EXCL, UST_SHMQ_RD, &a, &q), 0);
+    assert_int_equal(ust_shmq_open(NULL, KIND, name, O_CREAT | O_EXCL, UST_SHMQ_RD, &a, &q2), -EEXIST);
     /* O_CREAT without O_EXCL opens the existing object, whatever attr says. */
     struct ust_shmq_attr other = { .maxmsg = 9, .msgsize = 9, .mode = 0600 };
-    assert_int_equal(ust_shmq_open(KIND, name, O_CREAT, UST_SHMQ_RD, &other, &q2), 0);
+    assert_int_equal(ust_shmq_open(NULL, KIND, name, O_CREAT, UST_SHMQ_RD, &other, &q2), 0);
     struct ust_shmq_info info;
     assert_int_equal(ust_shmq_getattr(q2, &info), 0);
     assert_int_equal(info.maxmsg, 4);
@@ -235,21 +235,21 @@ static void test_shmq_open_eexist_enoent_einval(void **state)
     ust_shmq_close(q2);
     ust_shmq_close(q);
     struct ust_shmq_attr zero = { .maxmsg = 0, .msgsize = 32, .mode = 0600 };
-    assert_int_equal(ust_shmq_open(KIND, "zz", O_CREAT, UST_SHMQ_RD, &zero, &q), -EINVAL);
-    assert_int_equal(ust_shmq_open(KIND, "a/b", O_CREAT, UST_SHMQ_RD, &a, &q), -EINVAL);
-    assert_int_equal(ust_shmq_open("Bad", name, 0, UST_SHMQ_RD, NULL, &q), -EINVAL);
+    assert_int_equal(ust_shmq_open(NULL, KIND, "zz", O_CREAT, UST_SHMQ_RD, &zero, &q), -EINVAL);
+    assert_int_equal(ust_shmq_open(NULL, KIND, "a/b", O_CREAT, UST_SHMQ_RD, &a, &q), -EINVAL);
+    assert_int_equal(ust_shmq_open(NULL, "Bad", name, 0, UST_SHMQ_RD, NULL, &q), -EINVAL);
     char longname[UST_SHMQ_NAME_MAX + 2];
     memset(longname, 'x', sizeof(longname) - 1);
     longname[sizeof(longname) - 1] = '\0';
-    assert_int_equal(ust_shmq_open(KIND, longname, 0, UST_SHMQ_RD, NULL, &q), -ENAMETOOLONG);
+    assert_int_equal(ust_shmq_open(NULL, KIND, longname, 0, UST_SHMQ_RD, NULL, &q), -ENAMETOOLONG);
     /* The file is created with the object's name, not left half-made. */
     char path[512];
-    assert_int_equal(ust_shmq_path(KIND, name, path, sizeof(path)), 0);
+    assert_int_equal(ust_shmq_path(NULL, KIND, name, path, sizeof(path)), 0);
     struct stat st;
     assert_int_equal(stat(path, &st), 0);
     assert_int_equal(st.st_mode & 0777, 0600);
-    assert_int_equal(ust_shmq_unlink(KIND, name), 0);
-    assert_int_equal(ust_shmq_unlink(KIND, name), -ENOENT);
+    assert_int_equal(ust_shmq_unlink(NULL, KIND, name), 0);
+    assert_int_equal(ust_shmq_unlink(NULL, KIND, name), -ENOENT);
 }
 
 /* mq_unlink(3): the name goes at once, open handles keep the queue, and a
@@ -261,9 +261,9 @@ static void test_shmq_unlink_while_open_keeps_queue(void **state)
     qname(name, sizeof(name), 7);
     struct ust_shmq *q = mk(name, 4, 32, UST_SHMQ_PRIO, UST_SHMQ_RD | UST_SHMQ_WR);
     send_str(q, "old", 1);
-    assert_int_equal(ust_shmq_unlink(KIND, name), 0);
+    assert_int_equal(ust_shmq_unlink(NULL, KIND, name), 0);
     struct ust_shmq *q2 = NULL;
-    assert_int_equal(ust_shmq_open(KIND, name, 0, UST_SHMQ_RD, NULL, &q2), -ENOENT);
+    assert_int_equal(ust_shmq_open(NULL, KIND, name, 0, UST_SHMQ_RD, NULL, &q2), -ENOENT);
     q2 = mk(name, 4, 32, UST_SHMQ_PRIO, UST_SHMQ_RD | UST_SHMQ_WR);
     send_str(q2, "new", 1);
     send_str(q, "old2", 1);
@@ -272,7 +272,7 @@ static void test_shmq_unlink_while_open_keeps_queue(void **state)
     expect_str(q2, "new", 1, NULL);
     ust_shmq_close(q);
     ust_shmq_close(q2);
-    assert_int_equal(ust_shmq_unlink(KIND, name), 0);
+    assert_int_equal(ust_shmq_unlink(NULL, KIND, name), 0);
 }
 
 /* mode bits against another uid (ipcperms): needs root to become nobody. */
@@ -287,18 +287,18 @@ static void test_shmq_eacces_for_other_user(void **state)
     struct ust_shmq_attr a = { .maxmsg = 4, .msgsize = 32, .mode = 0600 };
     struct ust_shmq_attr b = { .maxmsg = 4, .msgsize = 32, .mode = 0644 };
     struct ust_shmq *q1 = NULL, *q2 = NULL;
-    assert_int_equal(ust_shmq_open(KIND, n1, O_CREAT | O_EXCL, UST_SHMQ_RD, &a, &q1), 0);
-    assert_int_equal(ust_shmq_open(KIND, n2, O_CREAT | O_EXCL, UST_SHMQ_RD, &b, &q2), 0);
+    assert_int_equal(ust_shmq_open(NULL, KIND, n1, O_CREAT | O_EXCL, UST_SHMQ_RD, &a, &q1), 0);
+    assert_int_equal(ust_shmq_open(NULL, KIND, n2, O_CREAT | O_EXCL, UST_SHMQ_RD, &b, &q2), 0);
     pid_t pid = fork_child();
     if (pid == 0) {
         if (setgid(65534) < 0 || setuid(65534) < 0)
             _exit(10);
         struct ust_shmq *c = NULL;
-        if (ust_shmq_open(KIND, n1, 0, UST_SHMQ_RD, NULL, &c) != -EACCES)
+        if (ust_shmq_open(NULL, KIND, n1, 0, UST_SHMQ_RD, NULL, &c) != -EACCES)
             _exit(1);
-        if (ust_shmq_open(KIND, n2, 0, UST_SHMQ_WR, NULL, &c) != -EACCES)
+        if (ust_shmq_open(NULL, KIND, n2, 0, UST_SHMQ_WR, NULL, &c) != -EACCES)
             _exit(2);
-        if (ust_shmq_open(KIND, n2, 0, UST_SHMQ_RD, NULL, &c) != 0)
+        if (ust_shmq_open(NULL, KIND, n2, 0, UST_SHMQ_RD, NULL, &c) != 0)
             _exit(3);
         ust_shmq_close(c);
         _exit(0);
@@ -306,8 +306,8 @@ static void test_shmq_eacces_for_other_user(void **state)
     assert_int_equal(wait_child(pid), 0);
     ust_shmq_close(q1);
     ust_shmq_close(q2);
-    assert_int_equal(ust_shmq_unlink(KIND, n1), 0);
-    assert_int_equal(ust_shmq_unlink(KIND, n2), 0);
+    assert_int_equal(ust_shmq_unlink(NULL, KIND, n1), 0);
+    assert_int_equal(ust_shmq_unlink(NULL, KIND, n2), 0);
 }
 
 /* Two processes, each opening the queue by name: 20000 messages with mixed
@@ -323,7 +323,7 @@ static void test_shmq_fork_blocking_traffic_in_order(void **state)
     pid_t pid = fork_child();
     if (pid == 0) {
         struct ust_shmq *c = NULL;
-        if (ust_shmq_open(KIND, name, 0, UST_SHMQ_WR, NULL, &c) != 0)
+        if (ust_shmq_open(NULL, KIND, name, 0, UST_SHMQ_WR, NULL, &c) != 0)
             _exit(1);
         uint32_t seq[PRIOS] = { 0 };
         for (uint32_t i = 0; i < N; i++) {
@@ -350,7 +350,7 @@ static void test_shmq_fork_blocking_traffic_in_order(void **state)
     assert_int_equal(wait_child(pid), 0);
     assert_int_equal(next[0] + next[1] + next[2] + next[3], N);
     ust_shmq_close(q);
-    assert_int_equal(ust_shmq_unlink(KIND, name), 0);
+    assert_int_equal(ust_shmq_unlink(NULL, KIND, name), 0);
 }
 
 /* IPC_RMID: a receiver blocked in another process wakes with EIDRM. */
@@ -363,7 +363,7 @@ static void test_shmq_remove_wakes_blocked_receiver_in_other_process(void **stat
     pid_t pid = fork_child();
     if (pid == 0) {
         struct ust_shmq *c = NULL;
-        if (ust_shmq_open(KIND, name, 0, UST_SHMQ_RD, NULL, &c) != 0)
+        if (ust_shmq_open(NULL, KIND, name, 0, UST_SHMQ_RD, NULL, &c) != 0)
             _exit(1);
         char buf[64];
         struct timespec d = mono_in_ms(20000);
@@ -378,7 +378,7 @@ static void test_shmq_remove_wakes_blocked_receiver_in_other_process(void **stat
     assert_int_equal(ust_shmq_send(q, "x", 1, 1, 0, NULL), -EIDRM);
     assert_int_equal(ust_shmq_receive(q, buf, 64, NULL, NULL, 0, NULL), -EIDRM);
     struct ust_shmq *q2 = NULL;
-    assert_int_equal(ust_shmq_open(KIND, name, 0, UST_SHMQ_RD, NULL, &q2), -ENOENT);
+    assert_int_equal(ust_shmq_open(NULL, KIND, name, 0, UST_SHMQ_RD, NULL, &q2), -ENOENT);
     ust_shmq_close(q);
 }
 
@@ -396,7 +396,7 @@ static void test_shmq_peer_sigkill_gives_eof_and_epipe(void **state)
     pid_t pid = fork_child();
     if (pid == 0) {
         struct ust_shmq *c = NULL;
-        if (ust_shmq_open(KIND, name, 0, UST_SHMQ_WR, NULL, &c) != 0)
+        if (ust_shmq_open(NULL, KIND, name, 0, UST_SHMQ_WR, NULL, &c) != 0)
             _exit(1);
         for (;;)
             ust_shmq_send(c, "w", 1, 1, 0, NULL);   /* blocks when full */
@@ -419,11 +419,11 @@ static void test_shmq_peer_sigkill_gives_eof_and_epipe(void **state)
 
     /* The other direction: a writer and a reader that dies. */
     struct ust_shmq *w = NULL;
-    assert_int_equal(ust_shmq_open(KIND, name, 0, UST_SHMQ_WR, NULL, &w), 0);
+    assert_int_equal(ust_shmq_open(NULL, KIND, name, 0, UST_SHMQ_WR, NULL, &w), 0);
     pid = fork_child();
     if (pid == 0) {
         struct ust_shmq *c = NULL;
-        if (ust_shmq_open(KIND, name, 0, UST_SHMQ_RD, NULL, &c) != 0)
+        if (ust_shmq_open(NULL, KIND, name, 0, UST_SHMQ_RD, NULL, &c) != 0)
             _exit(1);
         for (;;)
             pause();
@@ -436,7 +436,7 @@ static void test_shmq_peer_sigkill_gives_eof_and_epipe(void **state)
     assert_int_equal(ust_shmq_send(w, "c", 1, 1, UST_SHMQ_HUP, &d), -EPIPE);
     assert_int_equal(wait_child(pid), 128 + SIGKILL);
     ust_shmq_close(w);
-    assert_int_equal(ust_shmq_unlink(KIND, name), 0);
+    assert_int_equal(ust_shmq_unlink(NULL, KIND, name), 0);
 }
 
 /* fork: a child that re-registers its inherited handle keeps the write side
@@ -448,7 +448,7 @@ static void test_shmq_inherited_handle_after_fork_counts_as_holder(void **state)
     qname(name, sizeof(name), 14);
     struct ust_shmq *r = mk(name, 4, 64, 0, UST_SHMQ_RD);
     struct ust_shmq *w = NULL;
-    assert_int_equal(ust_shmq_open(KIND, name, 0, UST_SHMQ_WR, NULL, &w), 0);
+    assert_int_equal(ust_shmq_open(NULL, KIND, name, 0, UST_SHMQ_WR, NULL, &w), 0);
     int go[2];
     assert_int_equal(pipe(go), 0);
     pid_t pid = fork_child();
@@ -475,7 +475,7 @@ static void test_shmq_inherited_handle_after_fork_counts_as_holder(void **state)
     close(go[0]);
     close(go[1]);
     ust_shmq_close(r);
-    assert_int_equal(ust_shmq_unlink(KIND, name), 0);
+    assert_int_equal(ust_shmq_unlink(NULL, KIND, name), 0);
 }
 
 struct found {
@@ -504,11 +504,11 @@ static void test_shmq_list_finds_objects_and_stats_them(void **state)
     struct ust_shmq *q2 = mk(n2, 5, 16, 0, UST_SHMQ_WR);
     send_str(q2, "abc", 1);
     struct found f = { { n1, n2 }, { 0, 0 } };
-    assert_int_equal(ust_shmq_list(list_cb, &f), 0);
+    assert_int_equal(ust_shmq_list(NULL, list_cb, &f), 0);
     assert_int_equal(f.seen[0], 1);
     assert_int_equal(f.seen[1], 1);
     struct ust_shmq *s = NULL;
-    assert_int_equal(ust_shmq_open(KIND, n2, 0, 0, NULL, &s), 0);
+    assert_int_equal(ust_shmq_open(NULL, KIND, n2, 0, 0, NULL, &s), 0);
     struct ust_shmq_info info;
     assert_int_equal(ust_shmq_getattr(s, &info), 0);
     assert_int_equal(info.maxmsg, 5);
@@ -520,8 +520,8 @@ static void test_shmq_list_finds_objects_and_stats_them(void **state)
     ust_shmq_close(s);
     ust_shmq_close(q1);
     ust_shmq_close(q2);
-    assert_int_equal(ust_shmq_unlink(KIND, n1), 0);
-    assert_int_equal(ust_shmq_unlink(KIND, n2), 0);
+    assert_int_equal(ust_shmq_unlink(NULL, KIND, n1), 0);
+    assert_int_equal(ust_shmq_unlink(NULL, KIND, n2), 0);
 }
 
 /* Opt-in: the name vanishes when the last holder closes (even if another
@@ -535,19 +535,19 @@ static void test_shmq_autoremove_on_last_close(void **state)
     pid_t pid = fork_child();
     if (pid == 0) {
         struct ust_shmq *c = NULL;
-        if (ust_shmq_open(KIND, name, 0, UST_SHMQ_WR, NULL, &c) != 0)
+        if (ust_shmq_open(NULL, KIND, name, 0, UST_SHMQ_WR, NULL, &c) != 0)
             _exit(1);
         kill(getpid(), SIGKILL);        /* dies holding it open */
         _exit(2);
     }
     assert_int_equal(wait_child(pid), 128 + SIGKILL);
     struct ust_shmq *q2 = NULL;
-    assert_int_equal(ust_shmq_open(KIND, name, 0, UST_SHMQ_RD, NULL, &q2), 0);
+    assert_int_equal(ust_shmq_open(NULL, KIND, name, 0, UST_SHMQ_RD, NULL, &q2), 0);
     ust_shmq_close(q2);                 /* q still holds it: the name stays */
-    assert_int_equal(ust_shmq_open(KIND, name, 0, UST_SHMQ_RD, NULL, &q2), 0);
+    assert_int_equal(ust_shmq_open(NULL, KIND, name, 0, UST_SHMQ_RD, NULL, &q2), 0);
     ust_shmq_close(q2);
     ust_shmq_close(q);
-    assert_int_equal(ust_shmq_open(KIND, name, 0, UST_SHMQ_RD, NULL, &q2), -ENOENT);
+    assert_int_equal(ust_shmq_open(NULL, KIND, name, 0, UST_SHMQ_RD, NULL, &q2), -ENOENT);
 }
 
 int main(void)

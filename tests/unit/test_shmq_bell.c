@@ -39,7 +39,7 @@ static void open_queues(struct ust_shmq **q, struct ust_shmbell_arena *a, const 
     for (int i = 0; i < NQ; i++) {
         char n[64];
         snprintf(n, sizeof(n), "%s_%d", prefix, i);
-        assert_int_equal(ust_shmq_open(KIND, n, create ? O_CREAT | O_EXCL : 0,
+        assert_int_equal(ust_shmq_open(NULL, KIND, n, create ? O_CREAT | O_EXCL : 0,
                                        UST_SHMQ_RD | UST_SHMQ_WR, &at, &q[i]), 0);
         ust_shmq_set_bells(q[i], a);
     }
@@ -52,7 +52,7 @@ static void close_queues(struct ust_shmq **q, const char *prefix, bool unlink)
         if (unlink) {
             char n[64];
             snprintf(n, sizeof(n), "%s_%d", prefix, i);
-            assert_int_equal(ust_shmq_unlink(KIND, n), 0);
+            assert_int_equal(ust_shmq_unlink(NULL, KIND, n), 0);
         }
     }
 }
@@ -63,7 +63,7 @@ static void test_shmq_bell_poller_on_three_queues_woken_by_other_process(void **
     char prefix[32];
     snprintf(prefix, sizeof(prefix), "b%d_1", (int)getpid());
     struct ust_shmbell_arena *a = NULL;
-    assert_int_equal(ust_shmbell_open(arena_name, &a), 0);
+    assert_int_equal(ust_shmbell_open(NULL, arena_name, &a), 0);
     int bell = ust_shmbell_claim(a);
     assert_true(bell >= 0);
     struct ust_shmq *q[NQ];
@@ -76,7 +76,7 @@ static void test_shmq_bell_poller_on_three_queues_woken_by_other_process(void **
     if (pid == 0) {
         struct ust_shmbell_arena *ca = NULL;
         struct ust_shmq *cq[NQ];
-        if (ust_shmbell_open(arena_name, &ca) != 0)
+        if (ust_shmbell_open(NULL, arena_name, &ca) != 0)
             _exit(1);
         open_queues(cq, ca, prefix, false);
         char c;
@@ -123,7 +123,7 @@ static void test_shmq_bell_rings_once_per_change_and_unwatch_stops(void **state)
     char prefix[32];
     snprintf(prefix, sizeof(prefix), "b%d_2", (int)getpid());
     struct ust_shmbell_arena *a = NULL;
-    assert_int_equal(ust_shmbell_open(arena_name, &a), 0);
+    assert_int_equal(ust_shmbell_open(NULL, arena_name, &a), 0);
     int bell = ust_shmbell_claim(a);
     assert_true(bell >= 0);
     struct ust_shmq *q[NQ];
@@ -155,13 +155,13 @@ static void test_shmq_bell_of_dead_owner_is_reclaimed(void **state)
 {
     (void)state;
     struct ust_shmbell_arena *a = NULL;
-    assert_int_equal(ust_shmbell_open(arena_name, &a), 0);
+    assert_int_equal(ust_shmbell_open(NULL, arena_name, &a), 0);
     int fds[2];
     assert_int_equal(pipe(fds), 0);
     pid_t pid = fork_child();
     if (pid == 0) {
         struct ust_shmbell_arena *ca = NULL;
-        if (ust_shmbell_open(arena_name, &ca) != 0)
+        if (ust_shmbell_open(NULL, arena_name, &ca) != 0)
             _exit(1);
         int b = ust_shmbell_claim(ca);
         if (write(fds[1], &b, sizeof(b)) != sizeof(b))
@@ -200,6 +200,6 @@ int main(void)
         cmocka_unit_test(test_shmq_bell_of_dead_owner_is_reclaimed),
     };
     int r = cmocka_run_group_tests(tests, NULL, NULL);
-    ust_shmbell_unlink(arena_name);
+    ust_shmbell_unlink(NULL, arena_name);
     return r;
 }

@@ -79,7 +79,7 @@ static pid_t crasher(const char *name, unsigned point, bool send)
     pid_t pid = fork_child();
     if (pid == 0) {
         struct ust_shmq *c = NULL;
-        if (ust_shmq_open(KIND, name, 0, UST_SHMQ_RD | UST_SHMQ_WR, NULL, &c) != 0)
+        if (ust_shmq_open(NULL, KIND, name, 0, UST_SHMQ_RD | UST_SHMQ_WR, NULL, &c) != 0)
             _exit(1);
         ust_shmq_test_crash_at(c, point);
         if (send) {
@@ -104,7 +104,7 @@ static void test_shmq_send_killed_at_every_commit_step(void **state)
     struct ust_shmq_attr a = { .maxmsg = MAXMSG, .msgsize = 64, .flags = UST_SHMQ_PRIO,
                                .mode = 0600 };
     struct ust_shmq *q = NULL;
-    assert_int_equal(ust_shmq_open(KIND, name, O_CREAT | O_EXCL, UST_SHMQ_RD | UST_SHMQ_WR, &a,
+    assert_int_equal(ust_shmq_open(NULL, KIND, name, O_CREAT | O_EXCL, UST_SHMQ_RD | UST_SHMQ_WR, &a,
                                    &q), 0);
     unsigned killed = 0;
     for (unsigned point = 1; point < 20; point++) {
@@ -133,7 +133,7 @@ static void test_shmq_send_killed_at_every_commit_step(void **state)
     }
     assert_true(killed >= 5);           /* commit, each write, clear */
     ust_shmq_close(q);
-    assert_int_equal(ust_shmq_unlink(KIND, name), 0);
+    assert_int_equal(ust_shmq_unlink(NULL, KIND, name), 0);
 }
 
 /* A receive taking the head (p3) of p3 x2 p1, killed at each point: the
@@ -146,7 +146,7 @@ static void test_shmq_receive_killed_at_every_commit_step(void **state)
     struct ust_shmq_attr a = { .maxmsg = MAXMSG, .msgsize = 64, .flags = UST_SHMQ_PRIO,
                                .mode = 0600 };
     struct ust_shmq *q = NULL;
-    assert_int_equal(ust_shmq_open(KIND, name, O_CREAT | O_EXCL, UST_SHMQ_RD | UST_SHMQ_WR, &a,
+    assert_int_equal(ust_shmq_open(NULL, KIND, name, O_CREAT | O_EXCL, UST_SHMQ_RD | UST_SHMQ_WR, &a,
                                    &q), 0);
     unsigned killed = 0;
     for (unsigned point = 1; point < 20; point++) {
@@ -167,7 +167,7 @@ static void test_shmq_receive_killed_at_every_commit_step(void **state)
     }
     assert_true(killed >= 5);
     ust_shmq_close(q);
-    assert_int_equal(ust_shmq_unlink(KIND, name), 0);
+    assert_int_equal(ust_shmq_unlink(NULL, KIND, name), 0);
 }
 
 /* A receiver asleep on an empty queue while the sender dies inside its
@@ -181,13 +181,13 @@ static void test_shmq_sleeping_receiver_survives_sender_death(void **state)
     struct ust_shmq_attr a = { .maxmsg = MAXMSG, .msgsize = 64, .flags = UST_SHMQ_PRIO,
                                .mode = 0600 };
     struct ust_shmq *q = NULL;
-    assert_int_equal(ust_shmq_open(KIND, name, O_CREAT | O_EXCL, UST_SHMQ_RD | UST_SHMQ_WR, &a,
+    assert_int_equal(ust_shmq_open(NULL, KIND, name, O_CREAT | O_EXCL, UST_SHMQ_RD | UST_SHMQ_WR, &a,
                                    &q), 0);
     for (unsigned point = 1; point < 20; point++) {
         pid_t r = fork_child();
         if (r == 0) {
             struct ust_shmq *c = NULL;
-            if (ust_shmq_open(KIND, name, 0, UST_SHMQ_RD, NULL, &c) != 0)
+            if (ust_shmq_open(NULL, KIND, name, 0, UST_SHMQ_RD, NULL, &c) != 0)
                 _exit(1);
             ust_shmq_set_spin(c, 0);
             char buf[64];
@@ -219,7 +219,7 @@ static void test_shmq_sleeping_receiver_survives_sender_death(void **state)
     }
     check_usable(q);
     ust_shmq_close(q);
-    assert_int_equal(ust_shmq_unlink(KIND, name), 0);
+    assert_int_equal(ust_shmq_unlink(NULL, KIND, name), 0);
 }
 
 int main(void)

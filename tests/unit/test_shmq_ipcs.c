@@ -47,7 +47,7 @@ static struct ust_shmq *mk(const char *name, uint32_t maxmsg, uint32_t msgsize, 
     struct ust_shmq_attr a = { .maxmsg = maxmsg, .msgsize = msgsize, .flags = flags,
                                .mode = mode };
     struct ust_shmq *q = NULL;
-    assert_int_equal(ust_shmq_open(KIND, name, O_CREAT | O_EXCL, access, &a, &q), 0);
+    assert_int_equal(ust_shmq_open(NULL, KIND, name, O_CREAT | O_EXCL, access, &a, &q), 0);
     return q;
 }
 
@@ -78,7 +78,7 @@ static void test_ipcs_inspect_reports_counts_limits_mode_owner_flags(void **stat
     send_str(q1, "1234567");
 
     struct ust_shmq_stat st;
-    assert_int_equal(ust_shmq_inspect(KIND, n1, &st), 0);
+    assert_int_equal(ust_shmq_inspect(NULL, KIND, n1, &st), 0);
     assert_int_equal(st.info.curmsgs, 3);
     assert_int_equal(st.info.bytes, 15);
     assert_int_equal(st.info.maxmsg, 4);
@@ -98,7 +98,7 @@ static void test_ipcs_inspect_reports_counts_limits_mode_owner_flags(void **stat
     assert_int_equal(st.info.writers, 1);
     assert_int_equal(st.ndead, 0);
 
-    assert_int_equal(ust_shmq_inspect(KIND, n2, &st), 0);
+    assert_int_equal(ust_shmq_inspect(NULL, KIND, n2, &st), 0);
     assert_int_equal(st.info.curmsgs, 0);
     assert_int_equal(st.info.bytes, 0);
     assert_int_equal(st.info.maxmsg, 7);
@@ -108,9 +108,9 @@ static void test_ipcs_inspect_reports_counts_limits_mode_owner_flags(void **stat
     assert_int_equal(st.info.readers, 1);
 
     ust_shmq_close(q1);                 /* auto-remove: the last holder's close unlinks it */
-    assert_int_equal(ust_shmq_inspect(KIND, n1, &st), -ENOENT);
+    assert_int_equal(ust_shmq_inspect(NULL, KIND, n1, &st), -ENOENT);
     ust_shmq_close(q2);
-    assert_int_equal(ust_shmq_unlink(KIND, n2), 0);
+    assert_int_equal(ust_shmq_unlink(NULL, KIND, n2), 0);
 }
 
 /* A child holds the write side; once SIGKILLed (still a zombie) it is no
@@ -128,7 +128,7 @@ static void test_ipcs_inspect_lists_live_holders_and_counts_dead_without_reaping
     pid_t pid = fork_child();
     if (pid == 0) {
         struct ust_shmq *c = NULL;
-        if (ust_shmq_open(KIND, name, 0, UST_SHMQ_WR, NULL, &c) != 0)
+        if (ust_shmq_open(NULL, KIND, name, 0, UST_SHMQ_WR, NULL, &c) != 0)
             _exit(1);
         char b = 'r';
         if (write(ready[1], &b, 1) != 1 || read(hold[0], &b, 1) < 0)
@@ -139,7 +139,7 @@ static void test_ipcs_inspect_lists_live_holders_and_counts_dead_without_reaping
     assert_int_equal(read(ready[0], &b, 1), 1);
 
     struct ust_shmq_stat st;
-    assert_int_equal(ust_shmq_inspect(KIND, name, &st), 0);
+    assert_int_equal(ust_shmq_inspect(NULL, KIND, name, &st), 0);
     assert_int_equal(st.nlive, 2);
     const struct ust_shmq_holder_info *child = find_holder(&st, pid);
     assert_non_null(child);
@@ -153,7 +153,7 @@ static void test_ipcs_inspect_lists_live_holders_and_counts_dead_without_reaping
     siginfo_t si;                       /* wait for the death, leave the zombie */
     assert_int_equal(waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT), 0);
     for (int i = 0; i < 2; i++) {       /* twice: the first did not reap it */
-        assert_int_equal(ust_shmq_inspect(KIND, name, &st), 0);
+        assert_int_equal(ust_shmq_inspect(NULL, KIND, name, &st), 0);
         assert_int_equal(st.nlive, 1);
         assert_null(find_holder(&st, pid));
         assert_int_equal(st.info.writers, 0);
@@ -161,7 +161,7 @@ static void test_ipcs_inspect_lists_live_holders_and_counts_dead_without_reaping
     }
     assert_int_equal(wait_child(pid), 128 + SIGKILL);
     assert_int_equal(ust_shmq_holders(q, UST_SHMQ_WR), 0);   /* locked: reaps */
-    assert_int_equal(ust_shmq_inspect(KIND, name, &st), 0);
+    assert_int_equal(ust_shmq_inspect(NULL, KIND, name, &st), 0);
     assert_int_equal(st.ndead, 0);
     assert_int_equal(st.nlive, 1);
 
@@ -170,7 +170,7 @@ static void test_ipcs_inspect_lists_live_holders_and_counts_dead_without_reaping
     close(hold[0]);
     close(hold[1]);
     ust_shmq_close(q);
-    assert_int_equal(ust_shmq_unlink(KIND, name), 0);
+    assert_int_equal(ust_shmq_unlink(NULL, KIND, name), 0);
 }
 
 /* A sender SIGKILLed at crash point `at` of its send, holding the lock. */
@@ -179,7 +179,7 @@ static void kill_sender_inside_send(const char *name, unsigned at)
     pid_t pid = fork_child();
     if (pid == 0) {
         struct ust_shmq *c = NULL;
-        if (ust_shmq_open(KIND, name, 0, UST_SHMQ_WR, NULL, &c) != 0)
+        if (ust_shmq_open(NULL, KIND, name, 0, UST_SHMQ_WR, NULL, &c) != 0)
             _exit(1);
         ust_shmq_test_crash_at(c, at);
         ust_shmq_send(c, "four", 4, 1, UST_SHMQ_NONBLOCK, NULL);
@@ -202,7 +202,7 @@ static void test_ipcs_inspect_takes_no_lock_and_shows_committed_counters(void **
     /* Killed after writing the journal, before committing it: no send. */
     kill_sender_inside_send(name, 1);
     struct ust_shmq_stat st;
-    assert_int_equal(ust_shmq_inspect(KIND, name, &st), 0);
+    assert_int_equal(ust_shmq_inspect(NULL, KIND, name, &st), 0);
     assert_false(st.pending);
     assert_int_equal(st.info.curmsgs, 1);
     assert_int_equal(st.info.bytes, 2);
@@ -216,7 +216,7 @@ static void test_ipcs_inspect_takes_no_lock_and_shows_committed_counters(void **
     /* Killed right after the commit, nothing applied: the send happened. */
     kill_sender_inside_send(name, 2);
     for (int i = 0; i < 2; i++) {
-        assert_int_equal(ust_shmq_inspect(KIND, name, &st), 0);
+        assert_int_equal(ust_shmq_inspect(NULL, KIND, name, &st), 0);
         assert_true(st.pending);
         assert_int_equal(st.info.curmsgs, 2);
         assert_int_equal(st.info.bytes, 6);
@@ -226,7 +226,7 @@ static void test_ipcs_inspect_takes_no_lock_and_shows_committed_counters(void **
     assert_int_equal(info.repairs, 2);
     assert_int_equal(info.curmsgs, 2);
     assert_int_equal(info.bytes, 6);
-    assert_int_equal(ust_shmq_inspect(KIND, name, &st), 0);
+    assert_int_equal(ust_shmq_inspect(NULL, KIND, name, &st), 0);
     assert_false(st.pending);
     assert_int_equal(st.info.curmsgs, 2);
 
@@ -238,7 +238,7 @@ static void test_ipcs_inspect_takes_no_lock_and_shows_committed_counters(void **
                      4);
     assert_memory_equal(buf, "four", 4);
     ust_shmq_close(q);
-    assert_int_equal(ust_shmq_unlink(KIND, name), 0);
+    assert_int_equal(ust_shmq_unlink(NULL, KIND, name), 0);
 }
 
 static void test_ipcs_inspect_errors_enoent_einval_eacces(void **state)
@@ -247,20 +247,20 @@ static void test_ipcs_inspect_errors_enoent_einval_eacces(void **state)
     char name[64], path[512];
     qname(name, sizeof(name), 5);
     struct ust_shmq_stat st;
-    assert_int_equal(ust_shmq_inspect(KIND, name, &st), -ENOENT);
-    assert_int_equal(ust_shmq_inspect("Bad!", name, &st), -EINVAL);
-    assert_int_equal(ust_shmq_inspect(KIND, "a/b", &st), -EINVAL);
+    assert_int_equal(ust_shmq_inspect(NULL, KIND, name, &st), -ENOENT);
+    assert_int_equal(ust_shmq_inspect(NULL, "Bad!", name, &st), -EINVAL);
+    assert_int_equal(ust_shmq_inspect(NULL, KIND, "a/b", &st), -EINVAL);
 
     /* A file under our prefix that is not a queue: empty, then garbage. */
-    assert_int_equal(ust_shmq_path(KIND, name, path, sizeof(path)), 0);
+    assert_int_equal(ust_shmq_path(NULL, KIND, name, path, sizeof(path)), 0);
     int fd = open(path, O_CREAT | O_EXCL | O_WRONLY, 0600);
     assert_true(fd >= 0);
-    assert_int_equal(ust_shmq_inspect(KIND, name, &st), -EINVAL);
+    assert_int_equal(ust_shmq_inspect(NULL, KIND, name, &st), -EINVAL);
     char junk[4096];
     memset(junk, 0x5a, sizeof(junk));
     assert_int_equal(write(fd, junk, sizeof(junk)), (ssize_t)sizeof(junk));
     close(fd);
-    assert_int_equal(ust_shmq_inspect(KIND, name, &st), -EINVAL);
+    assert_int_equal(ust_shmq_inspect(NULL, KIND, name, &st), -EINVAL);
     assert_int_equal(unlink(path), 0);
 
     /* Another user: no read permission under the object's mode, EACCES
@@ -276,17 +276,17 @@ static void test_ipcs_inspect_errors_enoent_einval_eacces(void **state)
         struct ust_shmq_stat cst;
         if (setgid(65534) < 0 || setuid(65534) < 0)
             _exit(10);
-        if (ust_shmq_inspect(KIND, name, &cst) != -EACCES)
+        if (ust_shmq_inspect(NULL, KIND, name, &cst) != -EACCES)
             _exit(1);
-        if (ust_shmq_inspect(KIND, n2, &cst) != 0 || cst.info.uid != 0 || cst.nlive != 1)
+        if (ust_shmq_inspect(NULL, KIND, n2, &cst) != 0 || cst.info.uid != 0 || cst.nlive != 1)
             _exit(2);
         _exit(0);
     }
     assert_int_equal(wait_child(pid), 0);
     ust_shmq_close(q1);
     ust_shmq_close(q2);
-    assert_int_equal(ust_shmq_unlink(KIND, name), 0);
-    assert_int_equal(ust_shmq_unlink(KIND, n2), 0);
+    assert_int_equal(ust_shmq_unlink(NULL, KIND, name), 0);
+    assert_int_equal(ust_shmq_unlink(NULL, KIND, n2), 0);
 }
 
 /* What `ustack ipcrm` does: open with access 0 (no side), remove. A
@@ -305,12 +305,12 @@ static void test_ipcs_ipcrm_handle_removes_and_blocked_receiver_gets_eidrm(void 
         _exit(n == -EIDRM ? 0 : 1);
     }
     struct ust_shmq *rm = NULL;
-    assert_int_equal(ust_shmq_open(KIND, name, 0, 0, NULL, &rm), 0);
+    assert_int_equal(ust_shmq_open(NULL, KIND, name, 0, 0, NULL, &rm), 0);
     assert_int_equal(ust_shmq_remove(rm), 0);
     ust_shmq_close(rm);
     assert_int_equal(wait_child(pid), 0);
     struct ust_shmq_stat st;
-    assert_int_equal(ust_shmq_inspect(KIND, name, &st), -ENOENT);
+    assert_int_equal(ust_shmq_inspect(NULL, KIND, name, &st), -ENOENT);
     ust_shmq_close(q);
 }
 

@@ -110,7 +110,7 @@ static void on_alarm(int sig)
 static void victim(const char *name, struct kill_log *log, uint64_t seed, uint32_t trial)
 {
     struct ust_shmq *q = NULL;
-    if (ust_shmq_open(KIND, name, 0, UST_SHMQ_RD | UST_SHMQ_WR, NULL, &q) != 0)
+    if (ust_shmq_open(NULL, KIND, name, 0, UST_SHMQ_RD | UST_SHMQ_WR, NULL, &q) != 0)
         _exit(1);
     uint64_t rs = seed;
     uint64_t seq = 0;
@@ -323,7 +323,7 @@ static void test_shmq_kill_random_moment_survivor_sees_every_sent_message_once(v
     struct ust_shmq_attr a = { .maxmsg = 8, .msgsize = 64, .flags = UST_SHMQ_PRIO,
                                .mode = 0600 };
     struct ust_shmq *q = NULL;
-    assert_int_equal(ust_shmq_open(KIND, name, O_CREAT | O_EXCL, UST_SHMQ_RD | UST_SHMQ_WR, &a,
+    assert_int_equal(ust_shmq_open(NULL, KIND, name, O_CREAT | O_EXCL, UST_SHMQ_RD | UST_SHMQ_WR, &a,
                                    &q), 0);
     struct kill_log *log = mmap(NULL, sizeof(*log), PROT_READ | PROT_WRITE,
                                 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -344,7 +344,7 @@ static void test_shmq_kill_random_moment_survivor_sees_every_sent_message_once(v
     assert_int_equal(t.dup, 0);
     munmap(log, sizeof(*log));
     ust_shmq_close(q);
-    assert_int_equal(ust_shmq_unlink(KIND, name), 0);
+    assert_int_equal(ust_shmq_unlink(NULL, KIND, name), 0);
 }
 
 int main(void)
