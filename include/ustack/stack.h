@@ -104,7 +104,9 @@ struct ust_stack_config {
     int ipc_shared;                 /* 1 (default): in shared memory, one file per object in
                                      * ipc_dir, shared with every process and stack that uses
                                      * the same directory; 0: private to this stack (gone
-                                     * with it), as in one process's kernel namespace */
+                                     * with it), as in one process's kernel namespace. The
+                                     * environment variable USTACK_IPC_SHARED=0 makes 0 the
+                                     * default */
     const char *ipc_dir;            /* a directory on tmpfs; NULL (default): the environment
                                      * variable USTACK_IPC_DIR if set, else /dev/shm. Copied
                                      * at ust_stack_new, which creates it (mode 1777, one

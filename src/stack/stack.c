@@ -69,7 +69,10 @@ void ust_stack_config_init(struct ust_stack_config *cfg)
     cfg->msgmax = 8192;
     cfg->msgmnb = 16384;
     cfg->msgpool = 524288000;
-    cfg->ipc_shared = 1;
+    /* USTACK_IPC_SHARED=0 makes private namespaces the default (ctest runs
+     * the IPC suite both ways). */
+    const char *shared = getenv("USTACK_IPC_SHARED");
+    cfg->ipc_shared = !(shared && strcmp(shared, "0") == 0);
     cfg->ipc_umask = -1;
     cfg->wait_spin_ns = 10 * UST_NSEC_PER_USEC;
     cfg->log_level = UST_LOG_WARN;
