@@ -80,6 +80,15 @@ void ust_rt_unlock(struct ust_stack *stack)
      * wake it so it watches the new descriptor. */
     if (UST_UNLIKELY(rt->running && stack->n_netifs != rt->netifs_synced))
         ust_rt_wake_thread(stack);
+    /* A caller armed a timer earlier than the stack thread's wake-up (a
+     * SYN's retransmission, an ARP probe): wake it to sleep less. next_lb
+     * is a lower bound, so at worst the thread wakes early and re-checks.
+     * The stack thread itself always recomputes its deadline. */
+    if (rt->running && stack->timers.next_lb < rt->sleep_until &&
+        !pthread_equal(pthread_self(), rt->thread)) {
+        rt->sleep_until = stack->timers.next_lb;
+        ust_rt_wake_thread(stack);
+    }
     /* Sleepers woken meanwhile get their FUTEX_WAKE after the lock is
      * released, so they do not wake only to wait for it (wait.c). */
     unsigned n = rt->n_deferred;

@@ -35,8 +35,15 @@ struct ust_rt_state {
     struct ust_rt_watch watched[UST_MAX_NETIFS];
     unsigned n_watched;
     unsigned netifs_synced;     /* stack->n_netifs when the set was last synced */
+    /* The deadline the stack thread sleeps until (the earliest timer when
+     * it last looked; UINT64_MAX: none). A caller that arms an earlier
+     * timer wakes it in ust_rt_unlock. */
+    uint64_t sleep_until;
     /* Every caller asleep in ust_rt_sleep, so ust_stack_stop can wake them. */
     struct ust_waiter *sleepers;
+    /* Callers asleep outside ust_rt_wait, on a shared IPC object's futex
+     * (ust_rt_ext_sleep_begin/end): counted as sleepers, in the kernel. */
+    unsigned ext_sleepers;
     /* State words of sleepers woken under the lock that sleep in the
      * kernel: ust_rt_unlock FUTEX_WAKEs them once the lock is released. */
     _Atomic uint32_t *deferred[UST_RT_DEFERRED_WAKES];

@@ -118,6 +118,7 @@ static void *stack_thread(void *arg)
     while (!rt->stopping) {
         uint64_t next = ust_stack_poll_locked(stack, ust_rt_clock_ns());
         uint64_t now = stack->now;
+        rt->sleep_until = next;
         sync_netif_fds(stack);
         int ep = rt->epoll_fd, wake = rt->wake_fd;
         ust_rt_unlock(stack);
