@@ -76,6 +76,8 @@ void ust_rt_lock(struct ust_stack *stack)
 void ust_rt_unlock(struct ust_stack *stack)
 {
     struct ust_rt_state *rt = &stack->rt;
+    if (rt->softirq_pending && rt->running)
+        ust_rt_softirq(stack);
     /* A netif was added (by any caller) since the stack thread last looked:
      * wake it so it watches the new descriptor. */
     if (UST_UNLIKELY(rt->running && stack->n_netifs != rt->netifs_synced))

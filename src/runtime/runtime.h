@@ -94,6 +94,9 @@ uint64_t ust_rt_clock_ns(void);
 /* Makes the stack thread run a loop now (writes its eventfd); nothing when
  * called on the stack thread itself or when it does not run. */
 void ust_rt_wake_thread(struct ust_stack *stack);
+/* Delivers the loopback frames a caller queued (lock held, from
+ * ust_rt_unlock): see thread.c. */
+void ust_rt_softirq(struct ust_stack *stack);
 /* Wakes every caller asleep in ust_rt_wait (ust_stack_stop). */
 void ust_rt_wake_all(struct ust_stack *stack);
 /* FUTEX_WAKEs the n deferred state words (ust_rt_unlock, lock released). */

@@ -39,6 +39,9 @@ struct ust_rt_state {
      * it last looked; UINT64_MAX: none). A caller that arms an earlier
      * timer wakes it in ust_rt_unlock. */
     uint64_t sleep_until;
+    /* Loopback frames were queued by a caller (not the stack thread):
+     * ust_rt_unlock delivers them in the caller's thread. */
+    bool softirq_pending;
     /* Every caller asleep in ust_rt_sleep, so ust_stack_stop can wake them. */
     struct ust_waiter *sleepers;
     /* Callers asleep outside ust_rt_wait, on a shared IPC object's futex

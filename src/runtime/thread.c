@@ -4,9 +4,11 @@
  * release the lock, then sleep in epoll_wait on every netif's descriptor and
  * an eventfd until the deadline the stack returned (millisecond timeout,
  * rounded up, so timers never fire early; the timer wheel ticks in
- * milliseconds anyway). ust_stack_kick, called when work is queued for the
- * stack (a loopback send, an application's datagram), writes the eventfd so
- * the thread polls at once. The netif list is re-read every loop; when a
+ * milliseconds anyway). Work that a caller queues for the stack (a loopback
+ * send) is done by that caller before it releases the lock (ust_rt_softirq),
+ * not by waking the thread; a caller that arms a timer earlier than the
+ * thread's deadline writes the eventfd so the thread polls at once (both in
+ * ust_rt_unlock). The netif list is re-read every loop; when a
  * netif is added while the thread sleeps, the next ust_rt_unlock sees the
  * count change and wakes it, so the new descriptor is watched at once. */
 #include "runtime/runtime.h"
@@ -38,9 +40,32 @@ void ust_rt_wake_thread(struct ust_stack *stack)
     (void)n;    /* EAGAIN: the counter is saturated, the thread wakes anyway */
 }
 
+/* Work was queued for the stack (a loopback transmit). The stack thread
+ * loops by itself (ust_stack_poll_locked returns "now"); a caller's queued
+ * frames are delivered by its own ust_rt_unlock (ust_rt_softirq), as Linux
+ * runs the softirq in the sending thread after loopback_xmit, instead of
+ * waking the stack thread for each of them. */
 static void rt_kick(struct ust_stack *stack, void *arg)
 {
-    ust_rt_wake_thread(stack);
+    struct ust_rt_state *rt = &stack->rt;
+    if (!pthread_equal(pthread_self(), rt->thread))
+        rt->softirq_pending = true;
+}
+
+void ust_rt_softirq(struct ust_stack *stack)
+{
+    struct ust_rt_state *rt = &stack->rt;
+    /* Replies to ourselves queue more frames: a few rounds, then leave the
+     * rest to the stack thread so one caller does not run unboundedly. */
+    for (unsigned round = 0; round < 8 && rt->softirq_pending; round++) {
+        rt->softirq_pending = false;
+        for (unsigned i = 0; i < stack->n_netifs; i++)
+            ust_netif_process_rxq(stack->netifs[i]);
+    }
+    if (rt->softirq_pending) {
+        rt->softirq_pending = false;
+        ust_rt_wake_thread(stack);
+    }
 }
 
 static int netif_poll_fd(struct ust_netif *nif)
