@@ -29,7 +29,8 @@ struct ust_stack_config {
     uint64_t seed;                  /* PRNG seed; 0 = from getrandom() */
 
     /* Memory */
-    size_t mem_limit;               /* bytes of frame buffers in use at once; default 64 MiB */
+    size_t mem_limit;               /* bytes of frame buffers, TCP connection blocks and
+                                     * socket buffer storage in use at once; default 64 MiB */
     unsigned max_fds;               /* descriptor table size (RLIMIT_NOFILE); default 1024 */
 
     /* ARP (RFC 826) */
@@ -74,6 +75,12 @@ struct ust_stack_config {
     unsigned tcp_keepalive_time;    /* idle seconds before probing; default 7200 */
     unsigned tcp_keepalive_intvl;   /* seconds between probes; default 75 */
     unsigned tcp_keepalive_probes;  /* unanswered probes before ETIMEDOUT; default 9 */
+    unsigned tcp_invalid_ratelimit_ms; /* per connection, at most one ACK per this many ms in
+                                     * reply to segments that fail the sequence, ACK or PAWS
+                                     * test (data excepted); default 500; 0 = no limit */
+    unsigned tcp_max_orphans;       /* connections closed by the user but not finished
+                                     * (FIN-WAIT, CLOSING, LAST-ACK); beyond it a closing
+                                     * one is reset; default 4096 */
 
     /* Pipes and FIFOs (pipe(7)) */
     unsigned pipe_max_size;         /* F_SETPIPE_SZ cap, bytes (pipe-max-size); default 1 MiB */

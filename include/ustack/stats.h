@@ -44,12 +44,15 @@ struct ust_stack;
     X(TCP, TCPZeroWindowProbes) X(TCP, TCPAbortOnData) X(TCP, TCPAbortOnTimeout) \
     X(TCP, SyncookiesSent) X(TCP, SyncookiesRecv) X(TCP, SyncookiesFailed)      \
     X(TCP, PAWSEstab)                                                           \
+    /* hostile-input defences (Linux's names; MEM.SockAllocFails is ours) */    \
+    X(TCP, TCPACKSkippedSeq) X(TCP, TCPACKSkippedPAWS) X(TCP, TCPACKSkippedTimeWait) \
+    X(TCP, TCPAbortOnMemory) X(TCP, TCPRcvQDrop)                                \
     /* loss recovery (RFC 6675, RFC 6582, RFC 2883), Linux's names */           \
     X(TCP, TCPSackRecovery) X(TCP, TCPRenoRecovery) X(TCP, TCPLostRetransmit)   \
     X(TCP, TCPDSACKRecv)   X(TCP, TCPSACKRescue)  X(TCP, TCPFullUndo)           \
     X(TCP, TCPLossProbes)  X(TCP, TCPSACKReorder)                               \
     /* Memory */                                                                \
-    X(MEM, FbufAllocFails)
+    X(MEM, FbufAllocFails) X(MEM, SockAllocFails)
 
 enum ust_stat {
 #define UST_STAT_ENUM_(grp, name) UST_STAT_##grp##_##name,

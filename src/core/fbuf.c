@@ -70,7 +70,7 @@ struct ust_fbuf *ust_fbuf_alloc(struct ust_stack *stack, size_t size)
     struct ust_fbpool *pool = &stack->fbpool;
     unsigned c = size > FBUF_SMALL_DATA;
     size_t cap = class_cap[c];
-    if (UST_UNLIKELY(pool->in_use_bytes + cap > pool->limit))
+    if (UST_UNLIKELY(pool->in_use_bytes + pool->ext_bytes + cap > pool->limit))
         goto fail;
     struct ust_fbuf *fb = pool_get(pool, c);
     if (UST_UNLIKELY(fb == NULL))

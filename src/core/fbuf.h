@@ -146,6 +146,8 @@ struct ust_fbpool {
     uint32_t max_free[2];           /* cached free buffers kept per class */
     size_t in_use_bytes;            /* storage handed out, counted against limit */
     size_t limit;                   /* stack's mem_limit */
+    size_t ext_bytes;               /* charged by others against the same limit: TCP
+                                     * connection blocks and socket buffer storage */
     uint64_t allocs, frees;         /* for leak checks in tests */
 };
 void ust_fbpool_init(struct ust_fbpool *pool, size_t limit);

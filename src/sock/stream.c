@@ -488,9 +488,11 @@ static const struct ust_proto_ops stream_ops = {
 
 int ust_stream_create(struct ust_stack *stack, struct ust_socket *so)
 {
+    /* Linux inet_create: no memory for the sock (here also mem_limit,
+     * tcp_mem.c) is ENOBUFS. */
     struct ust_tcb *tcb = ust_tcb_new(stack, &so->file->wq);
     if (!tcb)
-        return -ENOMEM;
+        return -ENOBUFS;
     attach(so, tcb);
     return 0;
 }

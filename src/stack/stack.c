@@ -55,6 +55,8 @@ void ust_stack_config_init(struct ust_stack_config *cfg)
     cfg->tcp_keepalive_time = 7200;
     cfg->tcp_keepalive_intvl = 75;
     cfg->tcp_keepalive_probes = 9;
+    cfg->tcp_invalid_ratelimit_ms = 500;
+    cfg->tcp_max_orphans = 4096;
     cfg->pipe_max_size = 1u << 20;
     cfg->fifo_max = 1024;
     cfg->pipe_user_pages_soft = 16384;

@@ -9,6 +9,7 @@
  *   tcp_output.c building and sending segments from the send ring
  *   tcp_timer.c  retransmission (RFC 6298), delayed ACK, persist, TIME_WAIT
  *   tcp_cc*.c    congestion control behind an ops table (NewReno)
+ *   tcp_mem.c    memory bounds: socket memory in mem_limit, tcp_max_orphans
  *   tcp_user.c   the user calls of RFC 9293 section 3.10 (OPEN, SEND,
  *                RECEIVE, CLOSE, ABORT) as the socket layer needs them
  * All functions assume the stack lock; addresses and ports are host order;
@@ -127,6 +128,13 @@ struct ust_tcb {
     struct ust_tcb *tw_prev, *tw_next;  /* tcp.tw_oldest list while in TIME-WAIT */
     enum ust_tcp_conn_state state;
     bool orphan;                    /* no descriptor any more (closed by the user) */
+    bool orphan_counted;            /* counted in tcp.orphans (tcp_mem.c) */
+    struct ust_tcb *orph_prev, *orph_next;  /* tcp.orph_oldest list while counted */
+    size_t mem_charged;             /* bytes of ring storage charged to mem_limit (tcp_mem.c) */
+    /* Linux last_oow_ack_time: when an ACK last answered an invalid
+     * segment (tcp_invalid_ratelimit), valid when oow_acked. */
+    uint64_t last_oow_ack;
+    bool oow_acked;
 
     /* Send sequence variables (RFC 9293 section 3.3.1). */
     uint32_t iss;                   /* initial send sequence number */
@@ -407,6 +415,34 @@ void ust_tcp_keepalive_update(struct ust_tcb *tcb);
 /* Corked data (TCP_CORK / MSG_MORE) goes out at the latest this long
  * after it was first held (tcp(7): a 200 ms ceiling). */
 #define UST_TCP_CORK_CEILING_NS (200ull * 1000000ull)
+
+/* ---- tcp_mem.c: memory bounds (mem_limit, tcp_max_orphans) -------------- */
+
+/* Charges n bytes of socket memory (a connection block, ring storage)
+ * against mem_limit, which frame buffers share. When it does not fit,
+ * orphans go first: the oldest are reset until it fits (never `self`,
+ * which may be NULL). 0, or -ENOBUFS (MEM.SockAllocFails). */
+int ust_tcp_mem_charge(struct ust_stack *stack, struct ust_tcb *self, size_t n);
+void ust_tcp_mem_uncharge(struct ust_stack *stack, size_t n);
+/* Whether n more bytes fit with room to spare (no memory pressure after):
+ * buffer autotuning grows only then (Linux tcp_should_expand_sndbuf). */
+bool ust_tcp_mem_may_grow(const struct ust_stack *stack, size_t n);
+/* The send and receive rings, with their storage charged: a write that
+ * would allocate it and does not fit takes nothing (returns 0). */
+size_t ust_tcp_ring_write(struct ust_tcb *tcb, struct ust_ring *r, const void *src, size_t n);
+/* ust_ring_resize through the charge: -EBUSY, -ENOBUFS. */
+int ust_tcp_ring_resize(struct ust_tcb *tcb, struct ust_ring *r, size_t cap);
+/* Frees the storage; the ring keeps its capacity (allocated again on use). */
+void ust_tcp_ring_free(struct ust_tcb *tcb, struct ust_ring *r);
+/* Keeps tcp.orphans right after tcb->orphan or tcb->state changed: an
+ * orphan counts in FIN-WAIT-1/2, CLOSING and LAST-ACK. */
+void ust_tcp_orphan_update(struct ust_tcb *tcb);
+/* Linux tcp_check_oom for an orphan: more orphans than tcp_max_orphans
+ * (the count shifted left by `shift`, so that backed-off ones go sooner),
+ * or the stack's memory near mem_limit while it holds send data. */
+bool ust_tcp_check_oom(const struct ust_tcb *tcb, unsigned shift);
+/* Resets an orphan for lack of resources (TCPAbortOnMemory). Frees it. */
+void ust_tcp_abort_on_memory(struct ust_tcb *tcb);
 
 /* ---- tcp_user.c: what the socket layer calls ---------------------------- */
 

@@ -334,6 +334,29 @@ static void challenge_ack(struct ust_tcb *tcb)
     ust_tcp_send_ack(tcb);
 }
 
+/* RFC 9293 3.10.7.4 answers an unacceptable segment with an ACK; Linux
+ * (tcp_oow_rate_limited, net.ipv4.tcp_invalid_ratelimit) sends at most one
+ * such ACK per connection per tcp_invalid_ratelimit_ms, so that a blind
+ * flood of invalid segments cannot use the connection as a reflector and
+ * two confused ends cannot loop. A segment carrying data or a FIN (without
+ * SYN) is always answered: it is most likely a retransmission whose ACK was
+ * lost, not part of an ACK loop. `skipped` counts what was held back. */
+static void send_oow_ack(struct ust_tcb *tcb, const struct seg *s, enum ust_stat skipped)
+{
+    struct ust_stack *stack = tcb->sk.stack;
+    uint64_t limit = (uint64_t)stack->cfg.tcp_invalid_ratelimit_ms * UST_NSEC_PER_MSEC;
+    if (limit && (seg_len(s) == 0 || has(s, UST_TCP_SYN))) {
+        if (tcb->oow_acked && stack->now - tcb->last_oow_ack < limit) {
+            stack->stats[tcb->state == UST_TCP_TIME_WAIT ? UST_STAT_TCP_TCPACKSkippedTimeWait
+                                                          : skipped]++;
+            return;
+        }
+        tcb->oow_acked = true;
+        tcb->last_oow_ack = stack->now;
+    }
+    ust_tcp_send_ack(tcb);
+}
+
 static uint32_t rcv_window_now(const struct ust_tcb *tcb)
 {
     return ust_seq_gt(tcb->rcv_adv, tcb->rcv_nxt) ? tcb->rcv_adv - tcb->rcv_nxt : 0;
@@ -348,7 +371,7 @@ static enum step check_paws(struct ust_tcb *tcb, struct seg *s)
         return STEP_CONTINUE;
     if (ust_seq_lt(s->th.opts.tsval, tcb->ts_recent)) {
         UST_INC(tcb->sk.stack, TCP, PAWSEstab);
-        ust_tcp_send_ack(tcb);
+        send_oow_ack(tcb, s, UST_STAT_TCP_TCPACKSkippedPAWS);
         return STEP_DROP;
     }
     return STEP_CONTINUE;
@@ -424,7 +447,7 @@ static enum step check_sequence(struct ust_tcb *tcb, struct seg *s)
         if (ust_seq_lt(s->seq, tcb->rcv_nxt))
             update_ts_recent(tcb, s, tcb->rcv_nxt);
         if (!has(s, UST_TCP_RST))
-            ust_tcp_send_ack(tcb);
+            send_oow_ack(tcb, s, UST_STAT_TCP_TCPACKSkippedSeq);
         return STEP_DROP;
     }
     trim_to_window(tcb, s);
@@ -689,7 +712,7 @@ static enum step check_ack(struct ust_tcb *tcb, struct seg *s)
     uint32_t ack = s->th.ack;
     /* RFC 5961 5.2: acceptable range SND.UNA - MAX.SND.WND .. SND.NXT. */
     if (ust_seq_gt(ack, tcb->snd_max)) {
-        ust_tcp_send_ack(tcb);
+        send_oow_ack(tcb, s, UST_STAT_TCP_TCPACKSkippedSeq);
         return STEP_DROP;
     }
     if (ust_seq_lt(ack, tcb->snd_una - tcb->max_snd_wnd)) {
@@ -762,7 +785,8 @@ static void ooo_merge(struct ust_tcb *tcb)
         uint32_t seq = (uint32_t)fb->cb.raw[0], end = seq + fb->len;
         if (ust_seq_gt(end, tcb->rcv_nxt)) {
             uint32_t off = tcb->rcv_nxt - seq;
-            tcb->rcv_nxt += (uint32_t)ust_ring_write(&tcb->rcv, fb->data + off, fb->len - off);
+            tcb->rcv_nxt += (uint32_t)ust_tcp_ring_write(tcb, &tcb->rcv, fb->data + off,
+                                                         fb->len - off);
         }
         ust_fbuf_free(tcb->sk.stack, fb);
     }
@@ -813,11 +837,17 @@ static enum step process_data(struct ust_tcb *tcb, struct seg *s)
 {
     if (s->len == 0 || !may_receive_data(tcb->state))
         return STEP_CONTINUE;
-    /* Data for a closed descriptor: nobody will read it (RFC 2525 2.17,
-     * Linux TCPAbortOnData). */
-    if (tcb->orphan) {
+    /* New data for a receive side shut for good: a closed descriptor, or
+     * shutdown(SHUT_RD) once our FIN is out. Nobody will read it, so the
+     * peer must learn its data is lost: RST and abort (RFC 1122 4.2.2.13,
+     * RFC 2525 2.17; Linux tcp_rcv_state_process, TCPAbortOnData). */
+    bool rd_closed = tcb->shut_rd && (tcb->state == UST_TCP_FIN_WAIT_1 ||
+                                      tcb->state == UST_TCP_FIN_WAIT_2);
+    if (tcb->orphan || rd_closed) {
         UST_INC(tcb->sk.stack, TCP, TCPAbortOnData);
         ust_tcp_send_rst_conn(tcb);
+        if (!tcb->orphan)
+            tcb->sk.err = ECONNRESET;   /* Linux tcp_reset */
         tcb->reset = true;
         ust_tcp_done(tcb);
         return STEP_GONE;
@@ -828,7 +858,9 @@ static enum step process_data(struct ust_tcb *tcb, struct seg *s)
         return STEP_CONTINUE;
     }
     bool had_ooo = tcb->ooo.head != NULL;
-    size_t n = ust_ring_write(&tcb->rcv, s->fb->data, s->len);
+    size_t n = ust_tcp_ring_write(tcb, &tcb->rcv, s->fb->data, s->len);
+    if (n == 0 && !tcb->rcv.buf)
+        UST_INC(tcb->sk.stack, TCP, TCPRcvQDrop);   /* no memory for the ring (tcp_mem.c) */
     tcb->rcv_nxt += (uint32_t)n;
     if (n < s->len)
         s->th.flags &= (uint8_t)~UST_TCP_FIN;   /* not all in: the FIN waits too */

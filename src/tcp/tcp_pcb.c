@@ -73,9 +73,14 @@ void ust_tcp_fini(struct ust_stack *stack)
 
 struct ust_tcb *ust_tcb_new(struct ust_stack *stack, struct ust_waitq *wq)
 {
-    struct ust_tcb *tcb = calloc(1, sizeof(*tcb));
-    if (!tcb)
+    /* The block counts in mem_limit (tcp_mem.c). */
+    if (ust_tcp_mem_charge(stack, NULL, sizeof(struct ust_tcb)) != 0)
         return NULL;
+    struct ust_tcb *tcb = calloc(1, sizeof(*tcb));
+    if (!tcb) {
+        ust_tcp_mem_uncharge(stack, sizeof(struct ust_tcb));
+        return NULL;
+    }
     tcb->sk.stack = stack;
     tcb->sk.wq = wq;
     tcb->sk.type = SOCK_STREAM;
@@ -179,14 +184,17 @@ void ust_tcb_free(struct ust_tcb *tcb)
         stack->stats[UST_STAT_TCP_CurrEstab]--;
     if (tcb->state == UST_TCP_TIME_WAIT)
         tw_unlink(tcb);
+    tcb->orphan = false;
+    ust_tcp_orphan_update(tcb);
     ust_tcp_timers_cancel(tcb);
     ehash_remove(tcb);
     bhash_remove(tcb);
     ust_fbq_purge(stack, &tcb->ooo);
-    ust_ring_free(&tcb->snd);
-    ust_ring_free(&tcb->rcv);
+    ust_tcp_ring_free(tcb, &tcb->snd);
+    ust_tcp_ring_free(tcb, &tcb->rcv);
     stack->tcp.nconns--;
     free(tcb);
+    ust_tcp_mem_uncharge(stack, sizeof(struct ust_tcb));
 }
 
 void ust_tcp_wake(struct ust_tcb *tcb, uint32_t events)
@@ -216,6 +224,7 @@ void ust_tcp_set_state(struct ust_tcb *tcb, enum ust_tcp_conn_state s)
         tw_link(tcb);
     ust_tcp_trace_state(tcb, tcb->state, s);
     tcb->state = s;
+    ust_tcp_orphan_update(tcb);
 }
 
 void ust_tcp_done(struct ust_tcb *tcb)
@@ -438,11 +447,11 @@ void ust_tcp_init_buffers(struct ust_tcb *tcb)
 {
     size_t rcv = tcb->sk.rcvbuf, snd = tcb->sk.sndbuf;
     if (tcb->rcv.cap != rcv && ust_ring_used(&tcb->rcv) == 0) {
-        ust_ring_free(&tcb->rcv);
+        ust_tcp_ring_free(tcb, &tcb->rcv);
         ust_ring_init(&tcb->rcv, rcv);
     }
     if (tcb->snd.cap != snd && ust_ring_used(&tcb->snd) == 0) {
-        ust_ring_free(&tcb->snd);
+        ust_tcp_ring_free(tcb, &tcb->snd);
         ust_ring_init(&tcb->snd, snd);
     }
     uint8_t ws = 0;

@@ -21,6 +21,11 @@ struct ust_tcp_state {
     bool stopping;              /* ust_stack_free runs */
     struct ust_tcb *tw_oldest, *tw_newest;  /* TIME-WAIT blocks in order of entry */
     uint32_t tw_count;
+    /* tcp_mem.c: orphans (tcp_max_orphans), oldest first; the bytes of
+     * connection blocks and ring storage charged against mem_limit. */
+    struct ust_tcb *orph_oldest, *orph_newest;
+    uint32_t orphans;
+    size_t mem_bytes;
 };
 
 #endif

@@ -142,6 +142,12 @@ static void retransmit_timeout(struct ust_tcb *tcb)
     unsigned limit = syn ? stack->cfg.tcp_syn_retries : stack->cfg.tcp_retries2;
     if (tcb->backoff == 0)
         tcb->rtx_since = stack->now;
+    /* Linux tcp_out_of_resources: an orphan found beyond tcp_max_orphans
+     * (sooner after an ICMP error) or holding data under memory pressure. */
+    if (tcb->orphan_counted && ust_tcp_check_oom(tcb, tcb->soft_err ? 1 : 0)) {
+        ust_tcp_abort_on_memory(tcb);
+        return;
+    }
     /* TCP_USER_TIMEOUT replaces the count with a time bound. */
     bool expired = tcb->user_timeout_ms
                        ? stack->now - tcb->rtx_since >= tcb->user_timeout_ms * UST_NSEC_PER_MSEC
@@ -199,6 +205,10 @@ static void persist_timeout(struct ust_tcb *tcb)
      * or an orphan after tcp_orphan_retries (8) backoffs. */
     if (tcb->probes_out >= tcb->sk.stack->cfg.tcp_retries2 || (tcb->orphan && tcb->backoff >= 8)) {
         give_up(tcb);
+        return;
+    }
+    if (tcb->orphan_counted && ust_tcp_check_oom(tcb, 0)) {
+        ust_tcp_abort_on_memory(tcb);
         return;
     }
     UST_INC(tcb->sk.stack, TCP, TCPZeroWindowProbes);
@@ -281,6 +291,12 @@ void ust_tcp_enter_time_wait(struct ust_tcb *tcb)
 {
     struct ust_stack *stack = tcb->sk.stack;
     ust_tcp_set_state(tcb, UST_TCP_TIME_WAIT);
+    /* Nothing more goes out or comes in: the ring storage goes (Linux
+     * keeps only a small timewait sock), unless the user has yet to read. */
+    if (ust_ring_used(&tcb->snd) == 0)
+        ust_tcp_ring_free(tcb, &tcb->snd);
+    if (ust_ring_used(&tcb->rcv) == 0)
+        ust_tcp_ring_free(tcb, &tcb->rcv);
     /* Bounded: under pressure the oldest TIME-WAIT block goes early. */
     while (stack->tcp.tw_count > stack->cfg.tcp_max_tw_buckets &&
            stack->tcp.tw_oldest != tcb)

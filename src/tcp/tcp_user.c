@@ -48,6 +48,7 @@ int ust_tcp_connect(struct ust_tcb *tcb, uint32_t addr, uint16_t port)
     tcb->sk.rport = port;
     tcb->sk.err = 0;
     tcb->reset = tcb->done = tcb->fin_rcvd = tcb->shut_wr = tcb->shut_rd = false;
+    tcb->oow_acked = false;
     ust_tcp_init_buffers(tcb);
     tcb->rcv_mss = ust_tcp_route_mss(stack, addr);
     if (tcb->user_mss && tcb->user_mss < tcb->rcv_mss)
@@ -132,7 +133,10 @@ void ust_tcp_sndbuf_expand(struct ust_tcb *tcb)
         cap *= 2;
     if (cap > max)
         cap = max;
-    if (ust_ring_resize(&tcb->snd, cap) == 0)
+    /* Not under memory pressure (Linux tcp_should_expand_sndbuf, tcp_mem.c). */
+    if (!ust_tcp_mem_may_grow(tcb->sk.stack, cap - (tcb->snd.buf ? tcb->snd.cap : 0)))
+        return;
+    if (ust_tcp_ring_resize(tcb, &tcb->snd, cap) == 0)
         ust_tcp_wake(tcb, POLLOUT | POLLWRNORM);
 }
 
@@ -166,8 +170,9 @@ ssize_t ust_tcp_send(struct ust_tcb *tcb, const void *buf, size_t len, int flags
     size_t want = tcb->sk.sndbuf;
     if (want != tcb->sk.stack->cfg.tcp_wmem_default && want != tcb->snd.cap &&
         ust_ring_used(&tcb->snd) <= want)
-        ust_ring_resize(&tcb->snd, want);
-    size_t n = ust_ring_write(&tcb->snd, buf, len);
+        ust_tcp_ring_resize(tcb, &tcb->snd, want);
+    /* The ring's storage may not fit in mem_limit: ENOBUFS (tcp_mem.c). */
+    size_t n = ust_tcp_ring_write(tcb, &tcb->snd, buf, len);
     if (n == 0)
         return ust_ring_space(&tcb->snd) ? -ENOBUFS : -EAGAIN;
     ust_tcp_trace_buf(tcb, UST_BUF_SEND, (uint32_t)n);
@@ -374,6 +379,13 @@ void ust_tcp_close(struct ust_tcb *tcb)
         return;
     }
     queue_fin(tcb);
+    ust_tcp_orphan_update(tcb);     /* also when shutdown() sent the FIN before */
+    /* Linux tcp_close -> tcp_check_oom: one orphan too many (tcp_max_orphans),
+     * or memory short while it holds send data: reset it now. */
+    if (tcb->orphan_counted && ust_tcp_check_oom(tcb, 0)) {
+        ust_tcp_abort_on_memory(tcb);
+        return;
+    }
     if (tcb->state == UST_TCP_FIN_WAIT_2 && !ust_timer_pending(&tcb->tw_timer))
         ust_timer_set(&stack->timers, &tcb->tw_timer, stack->now + stack->cfg.tcp_timewait_ns);
 }

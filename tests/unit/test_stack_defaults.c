@@ -43,6 +43,10 @@ static void test_config_init_reassembly_and_ipc_defaults_are_linux(void **state)
     assert_int_equal(c.msgpool, 524288000);
     /* The creation mask follows the process umask. */
     assert_int_equal(c.ipc_umask, -1);
+    /* TCP hostile-input bounds: tcp_invalid_ratelimit 500 ms (Linux), and
+     * tcp_max_orphans 4096 (Linux sizes it from memory; docs/SECURITY.md). */
+    assert_int_equal(c.tcp_invalid_ratelimit_ms, 500);
+    assert_int_equal(c.tcp_max_orphans, 4096);
 }
 
 /* The same defaults are in force in a stack made with a NULL config: a new
