@@ -23,6 +23,8 @@
  * buffer returned to the pool. Otherwise abort(). ASan/UBSan/LSan catch
  * the rest. */
 #include <arpa/inet.h>
+#include <dirent.h>
+#include <stdbool.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/sockios.h>
@@ -31,6 +33,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -38,6 +41,7 @@
 #include <sys/msg.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <unistd.h>
 
 #include <ustack/ustack.h>
 
@@ -245,6 +249,14 @@ static void op_poll(struct fz *z, struct prog *g)
 }
 
 static const char *const names[4] = { "/q0", "/q1", "q-bad", "/q0" };
+static const struct timespec fz_expired = { 0, 1 };
+
+/* Would a call on fd fail at once instead of blocking? */
+static bool fz_nonblock(struct fz *z, int fd)
+{
+    int fl = ust_fcntl(z->s, fd, F_GETFL);
+    return fl < 0 || (fl & O_NONBLOCK);
+}
 static const char *const fifos[2] = { "/tmp/f0", "/tmp/f1" };
 
 static void op_mq(struct fz *z, struct prog *g)
@@ -260,12 +272,26 @@ static void op_mq(struct fz *z, struct prog *g)
                               (b & 0x10) ? NULL : &a));
         break;
     }
-    case 1:
-        ust_mq_send(z->s, fz_fd(z, g), (const char *)iobuf, fz_len(g) % 9000, u8(g) % 40);
+    /* A shared queue (cfg.ipc_shared) blocks even without a stack thread:
+     * a descriptor in blocking mode gets an expired deadline instead. */
+    case 1: {
+        int fd = fz_fd(z, g);
+        size_t len = fz_len(g) % 9000;
+        unsigned prio = u8(g) % 40;
+        if (fz_nonblock(z, fd))
+            ust_mq_send(z->s, fd, (const char *)iobuf, len, prio);
+        else
+            ust_mq_timedsend_mono(z->s, fd, (const char *)iobuf, len, prio, &fz_expired);
         break;
+    }
     case 2: {
         unsigned prio;
-        ust_mq_receive(z->s, fz_fd(z, g), (char *)iobuf, fz_len(g), &prio);
+        int fd = fz_fd(z, g);
+        size_t len = fz_len(g);
+        if (fz_nonblock(z, fd))
+            ust_mq_receive(z->s, fd, (char *)iobuf, len, &prio);
+        else
+            ust_mq_timedreceive_mono(z->s, fd, (char *)iobuf, len, &prio, &fz_expired);
         break;
     }
     case 3: {
@@ -365,6 +391,35 @@ static void op_ioctl(struct fz *z, struct prog *g)
     ust_ioctl(z->s, fd, req[u8(g) & 3], &v);
 }
 
+/* A shared FIFO (cfg.ipc_shared) blocks even without a stack thread, since
+ * another process could come (nothing would here): a blocking open, read or
+ * write of a pipe or FIFO is made with O_NONBLOCK set for the call. A
+ * private pipe or FIFO without a stack thread behaves so anyway. */
+static int fz_fifo_open(struct fz *z, const char *path, int flags)
+{
+    int fd = ust_open(z->s, path, flags | O_NONBLOCK);
+    int fl = fd >= 0 ? ust_fcntl(z->s, fd, F_GETFL) : -1;
+    if (fl >= 0 && !(flags & O_NONBLOCK))
+        ust_fcntl(z->s, fd, F_SETFL, fl & ~O_NONBLOCK);
+    return fd;
+}
+
+/* The flags to restore after the call, or -1: fd is no blocking pipe. */
+static int fz_pipe_nonblock_begin(struct fz *z, int fd)
+{
+    int fl = ust_fcntl(z->s, fd, F_GETFL);
+    if (fl < 0 || (fl & O_NONBLOCK) || ust_fcntl(z->s, fd, F_GETPIPE_SZ) < 0)
+        return -1;
+    ust_fcntl(z->s, fd, F_SETFL, fl | O_NONBLOCK);
+    return fl;
+}
+
+static void fz_pipe_nonblock_end(struct fz *z, int fd, int fl)
+{
+    if (fl >= 0)
+        ust_fcntl(z->s, fd, F_SETFL, fl);
+}
+
 static void op_fifo(struct fz *z, struct prog *g)
 {
     uint8_t b = u8(g);
@@ -372,7 +427,7 @@ static void op_fifo(struct fz *z, struct prog *g)
     static const int fl[4] = { O_RDONLY | O_NONBLOCK, O_WRONLY | O_NONBLOCK, O_RDWR, O_RDONLY };
     switch ((b >> 1) % 3) {
     case 0: ust_mkfifo(z->s, path, 0600); break;
-    case 1: fz_put(z, ust_open(z->s, path, fl[(b >> 3) & 3])); break;
+    case 1: fz_put(z, fz_fifo_open(z, path, fl[(b >> 3) & 3])); break;
     default: ust_unlink(z->s, path); break;
     }
 }
@@ -499,12 +554,16 @@ static void fz_step(struct fz *z, struct prog *g)
     }
     case 18: {
         int fd = fz_fd(z, g);
+        int fl = fz_pipe_nonblock_begin(z, fd);
         ust_read(z->s, fd, iobuf, fz_len(g));
+        fz_pipe_nonblock_end(z, fd, fl);
         break;
     }
     case 19: {
         int fd = fz_fd(z, g);
+        int fl = fz_pipe_nonblock_begin(z, fd);
         ust_write(z->s, fd, iobuf, fz_len(g));
+        fz_pipe_nonblock_end(z, fd, fl);
         break;
     }
     case 20:
@@ -553,10 +612,51 @@ static void fz_cleanup(struct fz *z)
         fz_advance(z, 30 * UST_NSEC_PER_SEC);
 }
 
+/* Shared IPC objects (cfg.ipc_shared) live in a directory of this process's
+ * own, emptied before every input so that no object of an earlier input
+ * changes what this one does, and removed at exit: nothing is left in
+ * /dev/shm. */
+static char fz_dir[64];
+
+static void fz_dir_empty(bool remove_dir)
+{
+    DIR *d = opendir(fz_dir);
+    struct dirent *de;
+    char path[sizeof(fz_dir) + 300];
+    while (d && (de = readdir(d)) != NULL) {
+        if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0) {
+            snprintf(path, sizeof(path), "%s/%s", fz_dir, de->d_name);
+            unlink(path);
+        }
+    }
+    if (d)
+        closedir(d);
+    if (remove_dir)
+        rmdir(fz_dir);
+}
+
+static void fz_dir_remove(void)
+{
+    fz_dir_empty(true);
+}
+
+static const char *fz_ipc_dir(void)
+{
+    if (!fz_dir[0]) {
+        snprintf(fz_dir, sizeof(fz_dir), "/dev/shm/ustack-fuzz-XXXXXX");
+        if (!mkdtemp(fz_dir))
+            abort();
+        atexit(fz_dir_remove);
+    }
+    fz_dir_empty(false);
+    return fz_dir;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct ust_stack_config cfg;
     ust_stack_config_init(&cfg);
+    cfg.ipc_dir = fz_ipc_dir();
     cfg.seed = 1;
     cfg.log_level = UST_LOG_ERROR;
     cfg.max_fds = MAX_FDS;

@@ -77,6 +77,14 @@ int ust_unlink(struct ust_stack *stack, const char *path);
  * ust_poll sees it (POLLIN: a message is queued, POLLOUT: a send would not
  * block) and ust_close / ust_mq_close both close it.
  *
+ * With cfg.ipc_shared (the default) queues are shared between processes
+ * instead: one namespace per directory (cfg.ipc_dir) for every stack and
+ * process using it, a queue lives until ust_mq_unlink and its last close
+ * anywhere, a call blocks on the queue itself with or without a stack
+ * thread, and a notification registration belongs to its process
+ * (docs/IPC-SHARED.md, "POSIX message queues"). The points marked
+ * (private) below hold for cfg.ipc_shared = 0 only.
+ *
  * As on Linux, the mode of a new queue is masked by the umask
  * (cfg.ipc_umask; by default the process umask at the time of the call),
  * and permission bits are checked against the caller's current effective
@@ -92,10 +100,10 @@ int ust_unlink(struct ust_stack *stack, const char *path);
  *  - the bytes every queue reserves (mq_maxmsg * (mq_msgsize + a small
  *    header)) count against cfg.mq_bytes_max: EMFILE beyond, as Linux does
  *    for RLIMIT_MSGQUEUE;
- *  - without a stack thread (ust_stack_start) nothing can wake a sleeper, so
+ *  - (private) without a stack thread (ust_stack_start) nothing can wake a sleeper, so
  *    a call that would block fails at once: EAGAIN, or ETIMEDOUT for a timed
  *    call whose deadline has already passed;
- *  - every caller counts as the process that registered a notification, so
+ *  - (private) every caller counts as the process that registered a notification, so
  *    any close of any descriptor of the queue removes the registration
  *    (Linux mqueue_flush_file: any close by the registering process);
  *  - ust_mq_unlink needs the owner's uid (EACCES), as Linux's sticky
@@ -132,7 +140,9 @@ int ust_mq_getattr(struct ust_stack *stack, int mqd, struct mq_attr *attr);
 int ust_mq_setattr(struct ust_stack *stack, int mqd, const struct mq_attr *newattr,
                    struct mq_attr *oldattr);
 /* SIGEV_NONE, SIGEV_SIGNAL (signal queued to this process, si_code
- * SI_MESGQ), SIGEV_THREAD (a new detached thread); NULL unregisters. One
+ * SI_MESGQ), SIGEV_THREAD (a new detached thread); NULL unregisters. A
+ * shared queue's send in any process fires it; SIGEV_THREAD only fires for a
+ * send through the registering stack (it stays registered otherwise). One
  * registration per queue (EBUSY); fires once, on the empty -> non-empty
  * transition when no receiver is blocked, after the stack lock is
  * released. */
@@ -165,8 +175,19 @@ ssize_t ust_mq_receive_prio(struct ust_stack *stack, int mqd, char *msg, size_t 
 /* ---- System V message queues ---- */
 
 /* Identifiers are per stack (one namespace each) and are not descriptors;
- * ust_msgq_fd gives a pollable descriptor for one. Rules are Linux's
- * (msgop(2), msgctl(2)) with these choices:
+ * ust_msgq_fd gives a pollable descriptor for one.
+ *
+ * With cfg.ipc_shared (the default) queues are shared between processes
+ * instead: one namespace per directory (cfg.ipc_dir) for every stack and
+ * process using it, identifiers mean the same queue in all of them (one
+ * learnt from another process works without msgget), a queue lives until
+ * IPC_RMID, not with the stack, and a call blocks on the queue itself with
+ * or without a stack thread. cfg.msgmni counts every queue of the
+ * directory; cfg.msgpool the bytes queued in the queues this stack has
+ * open; a queue holds at most min(msgmnb, 2048) messages of at most its
+ * creator's msgmax bytes (docs/IPC-SHARED.md, "System V message queues").
+ *
+ * Rules are Linux's (msgop(2), msgctl(2)) with these choices:
  *  - msgtyp < 0 takes the first message of the LOWEST type <= |msgtyp|
  *    (Linux's reading, not the BSDs');
  *  - a queue is full when a message would exceed msg_qbytes bytes or
@@ -182,8 +203,8 @@ ssize_t ust_mq_receive_prio(struct ust_stack *stack, int mqd, char *msg, size_t 
  *  - msg_stime / msg_rtime / msg_ctime are wall-clock (CLOCK_REALTIME)
  *    seconds, msg_lspid / msg_lrpid the pid of the process that made the
  *    stack (read once: a stack does not survive fork);
- *  - without a stack thread a call that would block fails at once: msgsnd
- *    with EAGAIN, msgrcv with ENOMSG (their IPC_NOWAIT errors);
+ *  - (private) without a stack thread a call that would block fails at
+ *    once: msgsnd with EAGAIN, msgrcv with ENOMSG (their IPC_NOWAIT errors);
  *  - a blocked caller fails with EINTR when a signal handler runs in its
  *    thread (never restarted, as Linux), unless the handler ran while the
  *    caller was still in user space (not yet asleep in the kernel). */

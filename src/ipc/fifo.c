@@ -9,7 +9,11 @@
  * stack thread nothing could come along during the wait, so a blocking open
  * behaves as a non-blocking one. A FIFO's mode is masked by the umask
  * (cfg.ipc_umask) at mkfifo, and an open needs the mode's read / write bits
- * for the caller's current credentials (EACCES; no root override). */
+ * for the caller's current credentials (EACCES; no root override).
+ *
+ * With cfg.ipc_shared (the default) the names are shared FIFO objects in
+ * ust_ipc_dir instead, which other processes open too (fifo_shared.c); the
+ * dispatch happens here, at mkfifo / open / unlink. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -22,6 +26,7 @@
 #include <ustack/ipc.h>
 
 #include "fd/fd.h"
+#include "ipc/fifo_shared.h"
 #include "ipc/ipc.h"
 #include "ipc/pipe_impl.h"
 #include "runtime/runtime.h"
@@ -39,12 +44,25 @@ struct ust_fifo_node {
 struct ust_fifo_ns {
     struct ust_fifo_node *head;
     unsigned count;
+    struct ust_fifo_shared *shared;     /* shared FIFOs this stack has open */
 };
 
 int ust_fifo_init(struct ust_stack *stack)
 {
     stack->ipc.fifo = calloc(1, sizeof(*stack->ipc.fifo));
-    return stack->ipc.fifo ? 0 : -ENOMEM;
+    if (!stack->ipc.fifo)
+        return -ENOMEM;
+    int err = ust_fifo_shared_init(stack, &stack->ipc.fifo->shared);
+    if (err) {
+        free(stack->ipc.fifo);
+        stack->ipc.fifo = NULL;
+    }
+    return err;
+}
+
+struct ust_fifo_shared *ust_fifo_shared_of(struct ust_stack *stack)
+{
+    return stack->ipc.fifo->shared;
 }
 
 static void node_free(struct ust_fifo_node *n)
@@ -65,6 +83,7 @@ void ust_fifo_fini(struct ust_stack *stack)
         ns->head = n->next;
         node_free(n);
     }
+    ust_fifo_shared_fini(ns->shared);
     free(ns);
     stack->ipc.fifo = NULL;
 }
@@ -136,6 +155,8 @@ int ust_mkfifo(struct ust_stack *stack, const char *path, mode_t mode)
     if (r)
         return (int)ust_fd_ret(r);
     mode_t cmask = ust_ipc_umask(stack);       /* may read /proc: before the lock */
+    if (stack->cfg.ipc_shared)
+        return (int)ust_fd_ret(ust_fifo_shared_mkfifo(stack, path, mode, cmask));
     ust_rt_enter(stack);
     r = do_mkfifo(stack, path, mode, cmask);
     ust_rt_exit(stack);
@@ -160,6 +181,8 @@ int ust_unlink(struct ust_stack *stack, const char *path)
     int r = path_check(path);
     if (r)
         return (int)ust_fd_ret(r);
+    if (stack->cfg.ipc_shared)
+        return (int)ust_fd_ret(ust_fifo_shared_unlink(stack, path));
     ust_rt_enter(stack);
     r = do_unlink(stack, path);
     ust_rt_exit(stack);
@@ -255,6 +278,8 @@ int ust_open(struct ust_stack *stack, const char *path, int flags, ...)
         r = -EINVAL;
     if (r)
         return (int)ust_fd_ret(r);
+    if (stack->cfg.ipc_shared)
+        return (int)ust_fd_ret(ust_fifo_shared_open(stack, path, flags));
     ust_rt_enter(stack);
     r = do_open(stack, path, flags);
     ust_rt_exit(stack);

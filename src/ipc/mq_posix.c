@@ -7,7 +7,11 @@
  * sequence) gives O(log n) send and receive, and the message texts sit in
  * mq_maxmsg fixed slots allocated with the queue, so send and receive never
  * allocate. Blocked callers wait as mq_wait.h says; pollers are woken
- * through every open description's wait queue. */
+ * through every open description's wait queue.
+ *
+ * With cfg.ipc_shared, queues are shared between processes instead
+ * (mq_shared.c): mq_open and mq_unlink go there, and every call on a
+ * descriptor goes to the backend its queue was opened on. */
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
@@ -24,6 +28,7 @@
 #include "fd/fd.h"
 #include "ipc/ipc.h"
 #include "ipc/mq_internal.h"
+#include "ipc/mq_shared.h"
 #include "ipc/mq_wait.h"
 #include "runtime/notify.h"
 #include "runtime/runtime.h"
@@ -32,8 +37,6 @@
 
 /* NAME_MAX characters after the slash (mq_overview(7)). */
 #define UST_MQ_NAME_MAX 255
-/* Size of a queue file and of its status line buffer (Linux FILENT_SIZE). */
-#define UST_MQ_FILENT_SIZE 80
 
 struct mq_ref {                 /* one queued message */
     uint32_t prio;
@@ -79,6 +82,7 @@ struct ust_mq_ns {
     struct ust_mq *named;
     unsigned nqueues;           /* alive, named or not (queues_max) */
     size_t reserved;            /* bytes reserved by all of them */
+    struct ust_mqs_ns *shared;  /* cfg.ipc_shared: the shared backend's part */
 };
 
 /* ---- Queue objects ---------------------------------------------------- */
@@ -150,8 +154,18 @@ int ust_mq_init(struct ust_stack *stack)
     struct ust_mq_ns *ns = calloc(1, sizeof(*ns));
     if (!ns)
         return -ENOMEM;
+    ns->shared = ust_mqs_ns_new();
+    if (!ns->shared) {
+        free(ns);
+        return -ENOMEM;
+    }
     stack->ipc.mq = ns;
     return 0;
+}
+
+struct ust_mqs_ns *ust_mq_shared_ns(struct ust_stack *stack)
+{
+    return stack->ipc.mq->shared;
 }
 
 void ust_mq_fini(struct ust_stack *stack)
@@ -161,6 +175,7 @@ void ust_mq_fini(struct ust_stack *stack)
         return;
     while (ns->named)
         ns_remove(stack, ns->named);
+    ust_mqs_ns_free(ns->shared);
     free(ns);
     stack->ipc.mq = NULL;
 }
@@ -346,27 +361,20 @@ static size_t mq_status_line(const struct ust_mq *q, char *buf, size_t size)
     return n < 0 ? 0 : UST_MIN((size_t)n, size - 1);
 }
 
-/* read(2) of a queue descriptor gives the status line from the file
- * position, never a message (simple_read_from_buffer). */
-static ssize_t mq_file_read(struct ust_file *f, void *buf, size_t len)
+ssize_t ust_mq_status_read(const char *line, size_t avail, off_t *pos, void *buf, size_t len)
 {
-    struct mq_desc *d = f->priv;
-    char line[UST_MQ_FILENT_SIZE];
-    size_t avail = mq_status_line(d->q, line, sizeof(line));
-    if (d->pos < 0)
+    if (*pos < 0)
         return -EINVAL;
-    if ((uint64_t)d->pos >= avail)
+    if ((uint64_t)*pos >= avail)
         return 0;
-    size_t n = UST_MIN(len, avail - (size_t)d->pos);
-    memcpy(buf, line + d->pos, n);
-    d->pos += (off_t)n;
+    size_t n = UST_MIN(len, avail - (size_t)*pos);
+    memcpy(buf, line + *pos, n);
+    *pos += (off_t)n;
     return (ssize_t)n;
 }
 
-/* lseek(2) (Linux default_llseek; the inode's size is FILENT_SIZE). */
-static off_t mq_file_llseek(struct ust_file *f, off_t offset, int whence)
+off_t ust_mq_status_llseek(off_t *pos, off_t offset, int whence)
 {
-    struct mq_desc *d = f->priv;
     const off_t size = UST_MQ_FILENT_SIZE;
     switch (whence) {
     case SEEK_END:
@@ -374,8 +382,8 @@ static off_t mq_file_llseek(struct ust_file *f, off_t offset, int whence)
         break;
     case SEEK_CUR:
         if (offset == 0)
-            return d->pos;
-        offset += d->pos;
+            return *pos;
+        offset += *pos;
         break;
     case SEEK_DATA:
         if (offset >= size)
@@ -391,8 +399,24 @@ static off_t mq_file_llseek(struct ust_file *f, off_t offset, int whence)
     }
     if (offset < 0)
         return -EINVAL;
-    d->pos = offset;
+    *pos = offset;
     return offset;
+}
+
+/* read(2) of a queue descriptor gives the status line from the file
+ * position, never a message. */
+static ssize_t mq_file_read(struct ust_file *f, void *buf, size_t len)
+{
+    struct mq_desc *d = f->priv;
+    char line[UST_MQ_FILENT_SIZE];
+    size_t avail = mq_status_line(d->q, line, sizeof(line));
+    return ust_mq_status_read(line, avail, &d->pos, buf, len);
+}
+
+static off_t mq_file_llseek(struct ust_file *f, off_t offset, int whence)
+{
+    struct mq_desc *d = f->priv;
+    return ust_mq_status_llseek(&d->pos, offset, whence);
 }
 
 /* Every close by the registering process of a descriptor of the queue
@@ -519,12 +543,24 @@ static long do_receive(struct ust_stack *stack, int mqd, char *msg, size_t len, 
     return r;
 }
 
+static enum ust_mqs_clock shared_clock(enum ust_rt_dl_clock clock)
+{
+    return clock == UST_DL_REALTIME    ? UST_MQS_REALTIME
+           : clock == UST_DL_MONOTONIC ? UST_MQS_MONOTONIC
+                                       : UST_MQS_NONE;
+}
+
 static int send_common(struct ust_stack *stack, int mqd, const char *msg, size_t len,
                        unsigned prio, const struct timespec *ts, enum ust_rt_dl_clock clock)
 {
     struct ust_rt_notify notify = { .notify = SIGEV_NONE };
     ust_rt_enter(stack);
-    long r = do_send(stack, mqd, msg, len, prio, ts, clock, &notify);
+    struct ust_file *f = ust_fd_lookup(stack, mqd);
+    long r;
+    if (ust_mqs_is(f))
+        r = ust_mqs_send(stack, mqd, f, msg, len, prio, ts, shared_clock(clock), &notify);
+    else
+        r = do_send(stack, mqd, msg, len, prio, ts, clock, &notify);
     ust_rt_exit(stack);
     ust_rt_notify_deliver(&notify);
     return (int)ust_fd_ret(r);
@@ -535,7 +571,13 @@ static ssize_t receive_common(struct ust_stack *stack, int mqd, char *msg, size_
                               const struct timespec *ts, enum ust_rt_dl_clock clock)
 {
     ust_rt_enter(stack);
-    long r = do_receive(stack, mqd, msg, len, prio, lo, hi, dontwait, ts, clock);
+    struct ust_file *f = ust_fd_lookup(stack, mqd);
+    long r;
+    if (ust_mqs_is(f))
+        r = ust_mqs_receive(stack, mqd, f, msg, len, prio, lo, hi, dontwait, ts,
+                            shared_clock(clock));
+    else
+        r = do_receive(stack, mqd, msg, len, prio, lo, hi, dontwait, ts, clock);
     ust_rt_exit(stack);
     return ust_fd_ret(r);
 }
@@ -679,6 +721,8 @@ static int do_open(struct ust_stack *stack, const char *name, int oflag, mode_t 
         return -EINVAL;
     if (stack->fds.used >= stack->fds.size)
         return -EMFILE;
+    if (stack->cfg.ipc_shared)
+        return ust_mqs_open(stack, name + 1, oflag, mode, attr);
     struct ust_mq *q = ns_find(stack->ipc.mq, name + 1);
     bool created = false;
     if (q) {
@@ -729,6 +773,8 @@ static int do_unlink(struct ust_stack *stack, const char *name)
     int err = name_check(name);
     if (err)
         return err;
+    if (stack->cfg.ipc_shared)
+        return ust_mqs_unlink(stack, name + 1);
     struct ust_mq *q = ns_find(stack->ipc.mq, name + 1);
     if (!q)
         return -ENOENT;
@@ -764,6 +810,9 @@ static int do_getsetattr(struct ust_stack *stack, int mqd, const struct mq_attr 
 {
     if (newattr && (newattr->mq_flags & ~(long)O_NONBLOCK))
         return -EINVAL;
+    struct ust_file *sf = ust_fd_lookup(stack, mqd);
+    if (ust_mqs_is(sf))
+        return ust_mqs_getsetattr(stack, sf, newattr, oldattr);
     struct ust_file *f;
     struct mq_desc *d = mq_lookup(stack, mqd, &f);
     if (!d)
@@ -819,6 +868,9 @@ static int do_notify(struct ust_stack *stack, int mqd, const struct sigevent *se
     int err = sevp ? sevp_check(sevp) : 0;
     if (err)
         return err;
+    struct ust_file *sf = ust_fd_lookup(stack, mqd);
+    if (ust_mqs_is(sf))
+        return ust_mqs_notify(stack, sf, sevp);
     struct ust_file *f;
     struct mq_desc *d = mq_lookup(stack, mqd, &f);
     if (!d)

@@ -7,7 +7,10 @@
  * Blocked callers wait as mq_wait.h says: a send wakes the first receiver
  * whose selection matches the new message (pipelined_send), a receive the
  * senders whose messages now fit. Unlike Linux, ust_msgq_fd gives a
- * pollable descriptor per queue. */
+ * pollable descriptor per queue.
+ *
+ * With cfg.ipc_shared every call goes to msg_shared.c instead: queues
+ * shared by every process that uses the same IPC directory. */
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
@@ -22,6 +25,7 @@
 #include "fd/fd.h"
 #include "ipc/ipc.h"
 #include "ipc/mq_internal.h"
+#include "ipc/msg_shared.h"
 #include "ipc/mq_wait.h"
 #include "runtime/notify.h"
 #include "runtime/runtime.h"
@@ -73,6 +77,7 @@ struct ust_msg_ns {
     /* The caller's pid, read once when the stack is made (msg_lspid,
      * msg_lrpid). Credentials are read at each call (ipc_cred.c). */
     pid_t pid;
+    struct ust_msgsh *sh;       /* the shared backend (cfg.ipc_shared) */
 };
 
 static time_t wall_seconds(void)
@@ -204,6 +209,10 @@ int ust_msg_init(struct ust_stack *stack)
     if (!ns)
         return -ENOMEM;
     ns->pid = getpid();
+    if (stack->cfg.ipc_shared && !(ns->sh = ust_msgsh_new())) {
+        free(ns);
+        return -ENOMEM;
+    }
     stack->ipc.msg = ns;
     return 0;
 }
@@ -247,6 +256,7 @@ void ust_msg_fini(struct ust_stack *stack)
     for (unsigned i = 0; i < ns->cap; i++)
         if (ns->slots[i])
             q_remove(stack, ns->slots[i]);
+    ust_msgsh_free(ns->sh);
     free(ns->slots);
     free(ns->seqs);
     free(ns);
@@ -363,10 +373,16 @@ static int do_msgget(struct ust_stack *stack, key_t key, int msgflg)
     return q->id;
 }
 
+struct ust_msgsh *ust_msg_sh(struct ust_stack *stack)
+{
+    return stack->ipc.msg->sh;
+}
+
 int ust_msgget(struct ust_stack *stack, key_t key, int msgflg)
 {
     ust_rt_enter(stack);
-    int r = do_msgget(stack, key, msgflg);
+    int r = stack->ipc.msg->sh ? ust_msgsh_get(stack, key, msgflg)
+                               : do_msgget(stack, key, msgflg);
     ust_rt_exit(stack);
     return (int)ust_fd_ret(r);
 }
@@ -411,14 +427,8 @@ static void pass_send(void *ctx)
 static long do_msgsnd(struct ust_stack *stack, int msqid, const void *msgp, size_t msgsz,
                       int msgflg)
 {
-    if (msgsz > stack->cfg.msgmax || (ssize_t)msgsz < 0 || msqid < 0)
-        return -EINVAL;
-    if (!msgp)
-        return -EFAULT;
-    long mtype;
+    long mtype;                 /* ust_msgsnd checked the arguments */
     memcpy(&mtype, msgp, sizeof(mtype));
-    if (mtype < 1)
-        return -EINVAL;
     struct ust_msq *q = ns_lookup(stack, msqid);
     if (!q)
         return -EINVAL;
@@ -446,10 +456,27 @@ static long do_msgsnd(struct ust_stack *stack, int msqid, const void *msgp, size
     return r;
 }
 
+/* The argument checks of msgsnd(2), before the queue is looked up, for both
+ * backends. */
+static long msgsnd_args(const struct ust_stack *stack, int msqid, const void *msgp,
+                        size_t msgsz)
+{
+    if (msgsz > stack->cfg.msgmax || (ssize_t)msgsz < 0 || msqid < 0)
+        return -EINVAL;
+    if (!msgp)
+        return -EFAULT;
+    long mtype;
+    memcpy(&mtype, msgp, sizeof(mtype));
+    return mtype < 1 ? -EINVAL : 0;
+}
+
 int ust_msgsnd(struct ust_stack *stack, int msqid, const void *msgp, size_t msgsz, int msgflg)
 {
     ust_rt_enter(stack);
-    long r = do_msgsnd(stack, msqid, msgp, msgsz, msgflg);
+    long r = msgsnd_args(stack, msqid, msgp, msgsz);
+    if (r == 0)
+        r = stack->ipc.msg->sh ? ust_msgsh_snd(stack, msqid, msgp, msgsz, msgflg)
+                               : do_msgsnd(stack, msqid, msgp, msgsz, msgflg);
     ust_rt_exit(stack);
     return (int)ust_fd_ret(r);
 }
@@ -503,12 +530,6 @@ static void pass_receive(void *ctx)
 static long do_msgrcv(struct ust_stack *stack, int msqid, void *msgp, size_t msgsz, long msgtyp,
                       int msgflg)
 {
-    if (msqid < 0 || (ssize_t)msgsz < 0)
-        return -EINVAL;
-    if ((msgflg & MSG_COPY) && ((msgflg & MSG_EXCEPT) || !(msgflg & IPC_NOWAIT)))
-        return -EINVAL;
-    if (!msgp)
-        return -EFAULT;
     struct ust_msq *q = ns_lookup(stack, msqid);
     if (!q)
         return -EINVAL;
@@ -526,11 +547,24 @@ static long do_msgrcv(struct ust_stack *stack, int msqid, void *msgp, size_t msg
     return r;
 }
 
+/* The argument checks of msgrcv(2), for both backends. */
+static long msgrcv_args(int msqid, const void *msgp, size_t msgsz, int msgflg)
+{
+    if (msqid < 0 || (ssize_t)msgsz < 0)
+        return -EINVAL;
+    if ((msgflg & MSG_COPY) && ((msgflg & MSG_EXCEPT) || !(msgflg & IPC_NOWAIT)))
+        return -EINVAL;
+    return msgp ? 0 : -EFAULT;
+}
+
 ssize_t ust_msgrcv(struct ust_stack *stack, int msqid, void *msgp, size_t msgsz, long msgtyp,
                    int msgflg)
 {
     ust_rt_enter(stack);
-    long r = do_msgrcv(stack, msqid, msgp, msgsz, msgtyp, msgflg);
+    long r = msgrcv_args(msqid, msgp, msgsz, msgflg);
+    if (r == 0)
+        r = stack->ipc.msg->sh ? ust_msgsh_rcv(stack, msqid, msgp, msgsz, msgtyp, msgflg)
+                               : do_msgrcv(stack, msqid, msgp, msgsz, msgtyp, msgflg);
     ust_rt_exit(stack);
     return ust_fd_ret(r);
 }
@@ -676,7 +710,8 @@ static int do_msgctl(struct ust_stack *stack, int msqid, int cmd, struct msqid_d
 int ust_msgctl(struct ust_stack *stack, int msqid, int cmd, struct msqid_ds *buf)
 {
     ust_rt_enter(stack);
-    int r = do_msgctl(stack, msqid, cmd, buf);
+    int r = stack->ipc.msg->sh ? ust_msgsh_ctl(stack, msqid, cmd, buf)
+                               : do_msgctl(stack, msqid, cmd, buf);
     ust_rt_exit(stack);
     return (int)ust_fd_ret(r);
 }
@@ -748,7 +783,7 @@ static int do_msgq_fd(struct ust_stack *stack, int msqid)
 int ust_msgq_fd(struct ust_stack *stack, int msqid)
 {
     ust_rt_enter(stack);
-    int r = do_msgq_fd(stack, msqid);
+    int r = stack->ipc.msg->sh ? ust_msgsh_fd(stack, msqid) : do_msgq_fd(stack, msqid);
     ust_rt_exit(stack);
     return (int)ust_fd_ret(r);
 }

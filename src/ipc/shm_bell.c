@@ -174,6 +174,11 @@ void ust_shmbell_ring(struct ust_shmbell_arena *a, int bell)
         ust_shmev_wake(&a->f->bells[bell].word);
 }
 
+_Atomic uint32_t *ust_shmbell_word(struct ust_shmbell_arena *a, int bell)
+{
+    return &a->f->bells[bell].word;
+}
+
 uint32_t ust_shmbell_count(struct ust_shmbell_arena *a, int bell)
 {
     return ust_shmev_snapshot(&a->f->bells[bell].word) >> 1;

@@ -43,6 +43,9 @@ int ust_shmbell_wait(struct ust_shmbell_arena *a, int bell, uint32_t snap, unsig
                      const struct timespec *deadline);
 /* The ringing side (objects call it for each registered bell). */
 void ust_shmbell_ring(struct ust_shmbell_arena *a, int bell);
+/* The bell's event word itself, for a waiter that sleeps on it together
+ * with other conditions (runtime/wait.c: ust_rt_wait_bell). */
+_Atomic uint32_t *ust_shmbell_word(struct ust_shmbell_arena *a, int bell);
 /* Times the bell was rung (its counter), for tests and statistics. */
 uint32_t ust_shmbell_count(struct ust_shmbell_arena *a, int bell);
 

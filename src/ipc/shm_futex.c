@@ -82,3 +82,39 @@ int ust_shmev_wait(_Atomic uint32_t *ev, uint32_t snap, unsigned spin,
         return 0;
     return ust_futex_wait(ev, snap | UST_SHMEV_SLEEPERS, deadline, realtime);
 }
+
+#ifndef SYS_futex_waitv
+#define SYS_futex_waitv 449     /* Linux 5.16, the same number on every architecture */
+#endif
+#ifndef FUTEX_32
+#define FUTEX_32 2
+struct futex_waitv {            /* linux/futex.h before 5.16 */
+    uint64_t val;
+    uint64_t uaddr;
+    uint32_t flags;
+    uint32_t __reserved;
+};
+#endif
+
+int ust_futex_wait_restart(_Atomic uint32_t *w, uint32_t expect, const struct timespec *deadline)
+{
+    if (!ust_timespec_valid(deadline))
+        return -EINVAL;
+    /* Not FUTEX_PRIVATE_FLAG: the word is in a shared mapping. */
+    struct futex_waitv wv = { .val = expect, .uaddr = (uint64_t)(uintptr_t)w, .flags = FUTEX_32 };
+    long r = syscall(SYS_futex_waitv, &wv, 1, 0, deadline, CLOCK_MONOTONIC);
+    if (r >= 0)
+        return 0;
+    switch (errno) {
+    case ENOSYS:
+        return ust_futex_wait(w, expect, deadline, false);
+    case EAGAIN:
+        return 0;
+    case ETIMEDOUT:
+        return -ETIMEDOUT;
+    case EINTR:
+        return -EINTR;
+    default:
+        return -errno;
+    }
+}

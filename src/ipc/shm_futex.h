@@ -35,6 +35,11 @@
  * timespec). */
 int ust_futex_wait(_Atomic uint32_t *w, uint32_t expect, const struct timespec *deadline,
                    bool realtime);
+/* ust_futex_wait on CLOCK_MONOTONIC (deadline required) that a signal
+ * handler with SA_RESTART does not end: futex_waitv(2) fails with
+ * ERESTARTSYS, which the kernel restarts (FUTEX_WAIT_BITSET with a timeout
+ * gives EINTR whatever SA_RESTART says). Before Linux 5.16: FUTEX_WAIT_BITSET. */
+int ust_futex_wait_restart(_Atomic uint32_t *w, uint32_t expect, const struct timespec *deadline);
 /* Wake up to n sleepers on w; returns how many were woken or -errno. */
 int ust_futex_wake(_Atomic uint32_t *w, int n);
 

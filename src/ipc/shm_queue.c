@@ -1,9 +1,12 @@
-/* Crash-safe message queues in shared memory (shm_queue.h).
+/* Crash-safe message queues in shared memory (shm_queue.h), on the shared
+ * object machinery of shm_obj.h (creation, lock, journal, holders, waiting,
+ * doorbells).
  *
  * Layout of an object file (docs/IPC-SHARED.md has the full argument):
- *   struct shmq_hdr   immutable geometry, the robust mutex, the redo journal,
- *                     the list heads and counters, two event words (futexes),
- *                     the holder table;
+ *   struct shmq_hdr   the common header (struct ust_shmo_hdr: identity,
+ *                     robust mutex, redo journal, event words, holders,
+ *                     watchers), then the queue's immutable geometry, its list
+ *                     heads and counters;
  *   maxmsg slots      struct shmq_slot + msgsize bytes each.
  * Queued messages form one singly linked list in delivery order (key
  * descending then arrival for UST_SHMQ_PRIO, arrival only otherwise); free
@@ -11,82 +14,56 @@
  * creating a large queue touches no slot page.
  *
  * Every change of a word that another operation may read (list links, heads,
- * counters) goes through the journal: the operation computes the new values,
- * writes them to the journal, commits by storing the journal length (one
- * aligned 32-bit store), applies them, and clears the length. A process that
- * dies holding the lock leaves the robust mutex in the EOWNERDEAD state; the
- * next locker replays a committed journal (the writes are absolute values,
- * so replaying twice is harmless) and discards an uncommitted one. Message
- * text is written into a free slot before the commit, where no reader looks. */
+ * counters) goes through the journal (ust_shmo_jset / ust_shmo_jcommit).
+ * Message text is written into a free slot before the commit, where no
+ * reader looks. */
 #include <errno.h>
 #include <fcntl.h>
-#include <dirent.h>
-#include <limits.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdalign.h>
 #include <stdatomic.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
-#include "ipc/shm_bell.h"
+#include "ipc/shm_fifo.h"
 #include "ipc/shm_futex.h"
+#include "ipc/shm_obj.h"
 #include "ipc/shm_queue.h"
 
-#define SHMQ_DIR        "/dev/shm"       /* the default directory */
-#define SHMQ_PATH_MAX   4096
-#define SHMQ_PREFIX     "ustack."
-#define SHMQ_MAGIC      0x51534d55u     /* "UMSQ" */
-#define SHMQ_VERSION    1u
-#define SHMQ_NIL        UINT32_MAX
-#define SHMQ_JOURNAL    8               /* most word writes one operation makes */
-#define SHMQ_SLICE_NS   50000000L       /* longest sleep before re-checking (50 ms) */
-#define SHMQ_LOCK_SPIN  50              /* trylock rounds before sleeping on the mutex */
+#define SHMQ_NIL        UST_SHMO_NIL
 
-struct shmq_jent {
-    uint32_t off;                       /* byte offset of a 32-bit word in the object */
-    uint32_t val;
-};
-
-struct shmq_holder {
-    _Atomic uint32_t pid;               /* 0: free; stored last when registering */
-    uint32_t access;
-    uint64_t start;                     /* the holder's start time (liveness) */
-};
+_Static_assert(UST_SHMQ_RD == UST_SHMO_RD && UST_SHMQ_WR == UST_SHMO_WR, "access bits");
+_Static_assert(UST_SHMQ_REALTIME == UST_SHMO_REALTIME, "realtime flag");
+_Static_assert(UST_SHMQ_HOLDERS == UST_SHMO_HOLDERS, "holder table");
+_Static_assert(UST_SHMQ_NAME_MAX == UST_SHMO_NAME_MAX && UST_SHMQ_KIND_MAX == UST_SHMO_KIND_MAX,
+               "name limits");
 
 struct shmq_hdr {
+    struct ust_shmo_hdr o;              /* common: identity, lock, journal, holders */
     /* Geometry: written once before the object gets its name. */
-    uint32_t magic, version;
     uint32_t flags, maxmsg, msgsize, stride;
-    uint64_t max_bytes, map_size, slots_off;
-    uint32_t mode, uid, gid, hdr_size;
-    char kind[UST_SHMQ_KIND_MAX + 1];
-    char name[UST_SHMQ_NAME_MAX + 1];
-
-    alignas(64) pthread_mutex_t lock;   /* robust, process-shared */
+    uint64_t max_bytes, slots_off;
 
     /* Under the lock, changed only through the journal. */
-    alignas(64) _Atomic uint32_t jn;    /* committed journal length; 0: none */
-    struct shmq_jent jent[SHMQ_JOURNAL];
-    _Atomic uint32_t head, tail;        /* queued messages, in delivery order */
+    alignas(64) _Atomic uint32_t head, tail;    /* queued messages, in delivery order */
     _Atomic uint32_t free_head;         /* recycled slots */
     _Atomic uint32_t fresh;             /* slots [fresh, maxmsg) never used */
     _Atomic uint32_t count, bytes;
     /* Single-word facts, stored directly. */
-    _Atomic uint32_t removed;
     _Atomic int32_t last_send_pid, last_recv_pid;
-    _Atomic uint32_t repairs;           /* times a dead holder's lock was repaired */
 
-    alignas(64) _Atomic uint32_t ev_items;  /* receivers sleep here */
-    alignas(64) _Atomic uint32_t ev_space;  /* senders sleep here */
-    alignas(64) struct shmq_holder holders[UST_SHMQ_HOLDERS];
-    /* Pollers' doorbells (shm_bell.h): a bit per watching bell. */
-    alignas(64) _Atomic uint32_t nwatch;    /* bits set (0: skip the scan) */
-    _Atomic uint64_t watch[UST_SHMBELL_MAX / 64];
+    /* POSIX mq_notify (ust_shmq_notify_*), under the lock: one registration,
+     * nt_pid is its commit word (stored last, cleared first). */
+    alignas(64) _Atomic uint32_t nt_pid;
+    int32_t nt_how, nt_signo;
+    uint64_t nt_start, nt_value, nt_tag, nt_token;
+    /* Receivers blocked in ust_shmq_wait, per holder entry (rwait[i] counts
+     * only while holder i is process rwait_pid[i], alive). */
+    _Atomic uint32_t rwait_pid[UST_SHMO_HOLDERS];
+    _Atomic uint32_t rwait[UST_SHMO_HOLDERS];
+    /* UST_SHMQ_SYSV: the System V state (msg_shared.c), under the lock. */
+    alignas(64) struct ust_shmq_sysv sv;
 };
 
 struct shmq_slot {
@@ -97,109 +74,36 @@ struct shmq_slot {
 };
 
 struct ust_shmq {
+    struct ust_shmo o;                  /* first: the common handle */
     struct shmq_hdr *h;
-    unsigned char *base;
-    size_t size;
     /* Copies of the geometry, checked at open: never re-read from the file. */
     uint32_t maxmsg, msgsize, stride, flags;
     uint64_t max_bytes, slots_off;
-    unsigned access;
-    unsigned spin, spin_max;            /* current and largest spin budget */
-    int holder;                         /* our holder entry, or -1 */
-    unsigned crash_at;                  /* test hook: ust_shmq_test_crash_at */
-    struct ust_shmbell_arena *bells;    /* where watchers' bells are, or NULL */
-    pid_t pid;
-    dev_t dev;
-    ino_t ino;
-    char dir[SHMQ_PATH_MAX];            /* the directory of the object */
-    char path[SHMQ_PATH_MAX];
 };
 
-struct shmq_journal {
-    struct shmq_jent e[SHMQ_JOURNAL];
-    unsigned n;
-};
-
-static void ring_watchers(const struct ust_shmq *q);
-
-/* ---- Names and liveness ------------------------------------------------ */
-
-static bool kind_ok(const char *kind)
-{
-    size_t n = strlen(kind);
-    if (n == 0 || n > UST_SHMQ_KIND_MAX)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (!((kind[i] >= 'a' && kind[i] <= 'z') || (kind[i] >= '0' && kind[i] <= '9')))
-            return false;
-    return true;
-}
+/* ---- Names ------------------------------------------------------------- */
 
 int ust_shmq_path(const char *dir, const char *kind, const char *name, char *buf, size_t len)
 {
-    if (!kind || !name || !kind_ok(kind) || name[0] == '\0' || strchr(name, '/'))
-        return -EINVAL;
-    if (strlen(name) > UST_SHMQ_NAME_MAX)
-        return -ENAMETOOLONG;
-    int n = snprintf(buf, len, "%s/%s%s.%s", dir ? dir : SHMQ_DIR, SHMQ_PREFIX, kind, name);
-    return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+    return ust_shmo_path(dir, kind, name, buf, len);
 }
 
-/* Reads /proc/<pid>/stat: the state letter and the start time (field 22). */
-static int proc_stat(pid_t pid, char *state, uint64_t *start)
+int ust_shmq_list(const char *dir, int (*cb)(void *arg, const char *kind, const char *name),
+                  void *arg)
 {
-    char path[40], buf[512];
-    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    ssize_t n = read(fd, buf, sizeof(buf) - 1);
-    close(fd);
-    if (n <= 0)
-        return -EIO;
-    buf[n] = '\0';
-    char *p = strrchr(buf, ')');        /* the command name may hold spaces */
-    if (!p || p[1] != ' ')
-        return -EIO;
-    p += 2;
-    *state = *p;
-    for (int field = 3; field < 22; field++) {
-        p = strchr(p, ' ');
-        if (!p)
-            return -EIO;
-        p++;
-    }
-    *start = strtoull(p, NULL, 10);
-    return 0;
+    return ust_shmo_list(dir, cb, arg);
 }
 
-uint64_t ust_shm_pid_start(pid_t pid)
+int ust_shmq_unlink(const char *dir, const char *kind, const char *name)
 {
-    char st;
-    uint64_t start;
-    return proc_stat(pid, &st, &start) == 0 ? start : 0;
+    return ust_shmo_unlink(dir, kind, name);
 }
 
-bool ust_shm_pid_alive(pid_t pid, uint64_t start)
-{
-    if (pid <= 0)
-        return false;
-    if (kill(pid, 0) < 0 && errno == ESRCH)
-        return false;
-    char st;
-    uint64_t now_start;
-    if (proc_stat(pid, &st, &now_start) < 0)
-        return true;                    /* exists, but /proc says nothing: assume alive */
-    if (st == 'Z' || st == 'X')
-        return false;                   /* killed, not yet reaped */
-    return start == 0 || now_start == start;    /* else: the pid was reused */
-}
-
-/* ---- Slots and the journal --------------------------------------------- */
+/* ---- Slots ------------------------------------------------------------- */
 
 static struct shmq_slot *slot_at(const struct ust_shmq *q, uint32_t i)
 {
-    return (struct shmq_slot *)(q->base + q->slots_off + (size_t)i * q->stride);
+    return (struct shmq_slot *)(q->o.base + q->slots_off + (size_t)i * q->stride);
 }
 
 static uint32_t ld(const _Atomic uint32_t *w)
@@ -207,80 +111,17 @@ static uint32_t ld(const _Atomic uint32_t *w)
     return atomic_load_explicit(w, memory_order_relaxed);
 }
 
-static void jset(const struct ust_shmq *q, struct shmq_journal *j, _Atomic uint32_t *w,
+static void jset(const struct ust_shmq *q, struct ust_shmo_journal *j, _Atomic uint32_t *w,
                  uint32_t val)
 {
-    j->e[j->n].off = (uint32_t)((unsigned char *)w - q->base);
-    j->e[j->n].val = val;
-    j->n++;
-}
-
-static void japply(const struct ust_shmq *q, const struct shmq_jent *e, unsigned n)
-{
-    for (unsigned i = 0; i < n; i++) {
-        uint32_t off = e[i].off;
-        if (off % 4 != 0 || (size_t)off + 4 > q->size)
-            continue;                   /* corrupt entry: never written by us */
-        atomic_store_explicit((_Atomic uint32_t *)(q->base + off), e[i].val,
-                              memory_order_relaxed);
-    }
-}
-
-/* Test hook: SIGKILL ourselves at the crash_at-th point visited. */
-static void crash_point(struct ust_shmq *q)
-{
-    if (q->crash_at && --q->crash_at == 0)
-        kill(getpid(), SIGKILL);
-}
-
-/* The commit point of every operation: the store of jn. Before it the
- * operation has changed nothing a reader can see; after it, replaying the
- * journal finishes it. */
-static void jcommit(struct ust_shmq *q, const struct shmq_journal *j)
-{
-    struct shmq_hdr *h = q->h;
-    memcpy(h->jent, j->e, j->n * sizeof(j->e[0]));
-    crash_point(q);
-    atomic_store_explicit(&h->jn, j->n, memory_order_release);
-    atomic_signal_fence(memory_order_seq_cst);  /* no apply store before the commit */
-    crash_point(q);
-    if (q->crash_at) {
-        for (unsigned i = 0; i < j->n; i++) {
-            japply(q, &j->e[i], 1);
-            crash_point(q);
-        }
-    } else {
-        japply(q, j->e, j->n);
-    }
-    atomic_signal_fence(memory_order_seq_cst);
-    atomic_store_explicit(&h->jn, 0, memory_order_release);
-    crash_point(q);
-}
-
-/* EOWNERDEAD: the previous holder died inside a critical section. */
-static void shmq_repair(const struct ust_shmq *q)
-{
-    struct shmq_hdr *h = q->h;
-    uint32_t n = atomic_load_explicit(&h->jn, memory_order_acquire);
-    if (n > 0 && n <= SHMQ_JOURNAL) {
-        struct shmq_jent e[SHMQ_JOURNAL];
-        memcpy(e, h->jent, n * sizeof(e[0]));
-        japply(q, e, n);
-    }
-    atomic_store_explicit(&h->jn, 0, memory_order_release);
-    atomic_fetch_add_explicit(&h->repairs, 1, memory_order_relaxed);
-    /* The dead holder may have bumped an event word without waking its
-     * sleepers: wake everyone, they re-check. */
-    ust_shmev_bump(&h->ev_items);
-    ust_shmev_bump(&h->ev_space);
-    ust_shmev_wake(&h->ev_items);
-    ust_shmev_wake(&h->ev_space);
+    ust_shmo_jset(&q->o, j, w, val);
 }
 
 /* Only a process writing the file behind our back can break these; they
  * keep every index we follow inside the mapping. */
-static bool shmq_sane(const struct ust_shmq *q)
+static bool shmq_sane(const struct ust_shmo *o)
 {
+    const struct ust_shmq *q = (const struct ust_shmq *)o;
     const struct shmq_hdr *h = q->h;
     uint32_t head = ld(&h->head), tail = ld(&h->tail), fh = ld(&h->free_head);
     return (head < q->maxmsg || head == SHMQ_NIL) && (tail < q->maxmsg || tail == SHMQ_NIL) &&
@@ -288,258 +129,71 @@ static bool shmq_sane(const struct ust_shmq *q)
            ld(&h->fresh) <= q->maxmsg && ld(&h->count) <= q->maxmsg;
 }
 
-static int shmq_lock(const struct ust_shmq *q)
+static int shmq_lock(struct ust_shmq *q)
 {
-    pthread_mutex_t *m = &q->h->lock;
-    int r = EBUSY;
-    for (int i = 0; i < SHMQ_LOCK_SPIN && r == EBUSY; i++) {
-        r = pthread_mutex_trylock(m);
-        if (r == EBUSY)
-            ust_cpu_relax();
-    }
-    if (r == EBUSY)
-        r = pthread_mutex_lock(m);
-    if (r == EOWNERDEAD) {
-        shmq_repair(q);
-        pthread_mutex_consistent(m);
-        r = 0;
-    }
-    if (r == 0 && !shmq_sane(q)) {
-        pthread_mutex_unlock(m);
-        return -EIO;
-    }
-    return -r;
+    return ust_shmo_lock(&q->o);
 }
 
-static void shmq_unlock(const struct ust_shmq *q)
+static void shmq_unlock(struct ust_shmq *q)
 {
-    pthread_mutex_unlock(&q->h->lock);
-}
-
-/* ---- Holders ----------------------------------------------------------- */
-
-/* Live holders with any bit of access; frees the entries of dead ones.
- * Called with the lock held. */
-static unsigned holders_live(const struct ust_shmq *q, unsigned access)
-{
-    unsigned live = 0;
-    for (int i = 0; i < UST_SHMQ_HOLDERS; i++) {
-        struct shmq_holder *e = &q->h->holders[i];
-        uint32_t pid = ld(&e->pid);
-        if (pid == 0)
-            continue;
-        if ((pid_t)pid != q->pid && !ust_shm_pid_alive((pid_t)pid, e->start)) {
-            atomic_store_explicit(&e->pid, 0, memory_order_relaxed);
-            continue;
-        }
-        if (e->access & access)
-            live++;
-    }
-    return live;
-}
-
-static int holder_add(struct ust_shmq *q)
-{
-    struct shmq_hdr *h = q->h;
-    uint64_t start = ust_shm_pid_start(q->pid);
-    for (int pass = 0; pass < 2; pass++) {
-        for (int i = 0; i < UST_SHMQ_HOLDERS; i++) {
-            struct shmq_holder *e = &h->holders[i];
-            if (ld(&e->pid) != 0)
-                continue;
-            e->access = q->access;
-            e->start = start;
-            /* The pid is the entry's commit word. */
-            atomic_store_explicit(&e->pid, (uint32_t)q->pid, memory_order_release);
-            q->holder = i;
-            return 0;
-        }
-        holders_live(q, ~0u);           /* reap the dead, then look again */
-    }
-    return -ENOSPC;
+    ust_shmo_unlock(&q->o);
 }
 
 /* ---- Create and open --------------------------------------------------- */
 
-static size_t align_up(size_t v, size_t a)
+static size_t slot_stride(uint32_t msgsize)
 {
-    return (v + a - 1) / a * a;
+    return ust_shmo_align(sizeof(struct shmq_slot) + msgsize, 16);
+}
+
+static size_t slots_offset(void)
+{
+    return ust_shmo_align(sizeof(struct shmq_hdr), 64);
 }
 
 static int attr_check(const struct ust_shmq_attr *a)
 {
     if (!a || a->maxmsg == 0 || a->maxmsg > UST_SHMQ_MAXMSG_MAX || a->msgsize == 0 ||
         a->msgsize > UST_SHMQ_MSGSIZE_MAX ||
-        (a->flags & ~(UST_SHMQ_PRIO | UST_SHMQ_AUTOREMOVE)) || (a->mode & ~07777u))
+        (a->flags & ~(UST_SHMQ_PRIO | UST_SHMQ_AUTOREMOVE | UST_SHMQ_SYSV)) ||
+        (a->mode & ~07777u) || (!(a->flags & UST_SHMQ_SYSV) != !a->sysv))
         return -EINVAL;
-    size_t stride = align_up(sizeof(struct shmq_slot) + a->msgsize, 16);
-    if ((uint64_t)stride * a->maxmsg > UST_SHMQ_BYTES_MAX ||
+    if ((uint64_t)slot_stride(a->msgsize) * a->maxmsg > UST_SHMQ_BYTES_MAX ||
         a->max_bytes > UST_SHMQ_BYTES_MAX)
         return -ENOMEM;
     return 0;
 }
 
-/* The file mode: read+write for every class the object's mode grants
- * anything, since a receiver writes the queue too. Access is checked against
- * the mode in the header (perm_check). */
-static mode_t file_mode(mode_t mode)
+/* The queue's part of the header (the common part is written already). */
+static void shmq_init(void *base, const void *arg)
 {
-    mode_t m = 0;
-    for (int shift = 0; shift <= 6; shift += 3)
-        if (mode & (06u << shift))
-            m |= 06u << shift;
-    return m | 0600u;                   /* the creator keeps access */
-}
-
-static void hdr_init(struct shmq_hdr *h, const struct ust_shmq_attr *a, const char *kind,
-                     const char *name, size_t size, size_t stride)
-{
-    memset(h, 0, sizeof(*h));
-    h->magic = SHMQ_MAGIC;
-    h->version = SHMQ_VERSION;
+    struct shmq_hdr *h = base;
+    const struct ust_shmq_attr *a = arg;
     h->flags = a->flags;
     h->maxmsg = a->maxmsg;
     h->msgsize = a->msgsize;
-    h->stride = (uint32_t)stride;
+    h->stride = (uint32_t)slot_stride(a->msgsize);
     h->max_bytes = a->max_bytes;
-    h->map_size = size;
-    h->hdr_size = (uint32_t)sizeof(*h);
-    h->slots_off = align_up(sizeof(*h), 64);
-    h->mode = a->mode;
-    h->uid = geteuid();
-    h->gid = getegid();
-    snprintf(h->kind, sizeof(h->kind), "%s", kind);
-    snprintf(h->name, sizeof(h->name), "%s", name);
-    pthread_mutexattr_t ma;
-    pthread_mutexattr_init(&ma);
-    pthread_mutexattr_setpshared(&ma, PTHREAD_PROCESS_SHARED);
-    pthread_mutexattr_setrobust(&ma, PTHREAD_MUTEX_ROBUST);
-    pthread_mutex_init(&h->lock, &ma);
-    pthread_mutexattr_destroy(&ma);
+    h->slots_off = slots_offset();
     h->head = SHMQ_NIL;
     h->tail = SHMQ_NIL;
     h->free_head = SHMQ_NIL;
+    if (a->flags & UST_SHMQ_SYSV)
+        h->sv = *a->sysv;
 }
 
-/* An unnamed file in /dev/shm: O_TMPFILE, else a unique temporary name
- * (returned in tmp, to be unlinked once linked). */
-static int tmpfile_open(const char *dir, char *tmp, size_t len)
+/* Checks the queue's geometry against the file and caches it. */
+static int shmq_check(struct ust_shmo *o)
 {
-    int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-    tmp[0] = '\0';
-    if (fd >= 0)
-        return fd;
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    for (unsigned i = 0; i < 100; i++) {
-        snprintf(tmp, len, "%s/%stmp.%d.%ld.%u", dir, SHMQ_PREFIX, (int)getpid(),
-                 (long)ts.tv_nsec, i);
-        fd = open(tmp, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC | O_NOFOLLOW, 0600);
-        if (fd >= 0 || errno != EEXIST)
-            break;
-    }
-    if (fd < 0)
-        tmp[0] = '\0';
-    return fd < 0 ? -errno : fd;
-}
-
-/* Give fd the name path, atomically failing with EEXIST (O_EXCL). */
-static int link_name(int fd, const char *tmp, const char *path)
-{
-    int r;
-    if (tmp[0]) {
-        r = link(tmp, path);
-    } else {
-        char proc[40];
-        snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-        r = linkat(AT_FDCWD, proc, AT_FDCWD, path, AT_SYMLINK_FOLLOW);
-    }
-    return r < 0 ? -errno : 0;
-}
-
-/* Builds a complete object in an unnamed file, then links it under its
- * name: nobody can open a half-initialised object. Returns the fd or -errno
- * (-EEXIST if the name exists). */
-static int shmq_create(const char *dir, const char *path, const struct ust_shmq_attr *a,
-                       const char *kind, const char *name)
-{
-    size_t stride = align_up(sizeof(struct shmq_slot) + a->msgsize, 16);
-    size_t size = align_up(sizeof(struct shmq_hdr), 64) + stride * a->maxmsg;
-    char tmp[SHMQ_PATH_MAX + 64];
-    int fd = tmpfile_open(dir, tmp, sizeof(tmp));
-    if (fd < 0)
-        return fd;
-    int r = 0;
-    void *map = MAP_FAILED;
-    if (ftruncate(fd, (off_t)size) < 0 || fchmod(fd, file_mode(a->mode)) < 0)
-        r = -errno;
-    if (r == 0) {
-        map = mmap(NULL, sizeof(struct shmq_hdr), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-        if (map == MAP_FAILED)
-            r = -errno;
-    }
-    if (r == 0) {
-        hdr_init(map, a, kind, name, size, stride);
-        munmap(map, sizeof(struct shmq_hdr));
-        r = link_name(fd, tmp, path);
-    }
-    if (tmp[0])
-        unlink(tmp);
-    if (r < 0) {
-        close(fd);
-        return r;
-    }
-    return fd;
-}
-
-static bool in_group(gid_t gid)
-{
-    if (getegid() == gid)
-        return true;
-    int n = getgroups(0, NULL);
-    if (n <= 0)
-        return false;
-    gid_t *g = malloc((size_t)n * sizeof(*g));
-    bool found = false;
-    if (g) {
-        n = getgroups(n, g);
-        for (int i = 0; i < n && !found; i++)
-            found = g[i] == gid;
-        free(g);
-    }
-    return found;
-}
-
-/* The kernel's ipcperms(): owner, group or other bits against the request. */
-static int perm_check(const struct shmq_hdr *h, unsigned access)
-{
-    uid_t euid = geteuid();
-    if (euid == 0)
-        return 0;
-    unsigned need = ((access & UST_SHMQ_RD) ? 4u : 0u) | ((access & UST_SHMQ_WR) ? 2u : 0u);
-    unsigned granted;
-    if (euid == h->uid)
-        granted = (h->mode >> 6) & 7u;
-    else if (in_group(h->gid))
-        granted = (h->mode >> 3) & 7u;
-    else
-        granted = h->mode & 7u;
-    return (need & ~granted) ? -EACCES : 0;
-}
-
-/* Checks that the mapped file is a well-formed object and caches its geometry. */
-static int geometry_check(struct ust_shmq *q)
-{
-    const struct shmq_hdr *h = q->h;
-    if (q->size < sizeof(*h) || h->magic != SHMQ_MAGIC || h->version != SHMQ_VERSION ||
-        h->hdr_size != sizeof(*h) || h->map_size != q->size)
-        return -EINVAL;
+    struct ust_shmq *q = (struct ust_shmq *)o;
+    const struct shmq_hdr *h = (const struct shmq_hdr *)o->base;
     if (h->maxmsg == 0 || h->maxmsg > UST_SHMQ_MAXMSG_MAX || h->msgsize == 0 ||
         h->msgsize > UST_SHMQ_MSGSIZE_MAX ||
         h->stride < sizeof(struct shmq_slot) + h->msgsize || h->stride % 16 != 0 ||
-        h->slots_off != align_up(sizeof(*h), 64) ||
-        h->slots_off + (uint64_t)h->stride * h->maxmsg != q->size)
+        h->slots_off != slots_offset() ||
+        h->slots_off + (uint64_t)h->stride * h->maxmsg != o->size)
         return -EINVAL;
+    q->h = (struct shmq_hdr *)o->base;
     q->maxmsg = h->maxmsg;
     q->msgsize = h->msgsize;
     q->stride = h->stride;
@@ -549,199 +203,91 @@ static int geometry_check(struct ust_shmq *q)
     return 0;
 }
 
-static int shmq_map(struct ust_shmq *q, int fd)
+static void creator_access(struct ust_shmq *q, unsigned access)
 {
-    struct stat st;
-    if (fstat(fd, &st) < 0)
-        return -errno;
-    if (!S_ISREG(st.st_mode) || st.st_size < (off_t)sizeof(struct shmq_hdr))
-        return -EINVAL;
-    q->dev = st.st_dev;
-    q->ino = st.st_ino;
-    q->size = (size_t)st.st_size;
-    void *map = mmap(NULL, q->size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    if (map == MAP_FAILED)
-        return -errno;
-    q->base = map;
-    q->h = map;
-    int r = geometry_check(q);
-    if (r == 0)
-        r = perm_check(q->h, q->access);
-    if (r < 0) {
-        munmap(map, q->size);
-        q->base = NULL;
-        q->h = NULL;
-    }
-    return r;
+    if (ust_shmo_lock(&q->o) < 0)
+        return;
+    q->o.access = access;
+    if (q->o.holder >= 0 && q->o.holder < UST_SHMO_HOLDERS)
+        q->h->o.holders[q->o.holder].access = access;
+    ust_shmo_unlock(&q->o);
 }
 
-/* Opens path, creating it if asked; returns the fd. */
-static int open_or_create(struct ust_shmq *q, const char *kind, const char *name, int oflag,
-                          const struct ust_shmq_attr *attr)
+/* Our holder entry's blocked-receiver count starts at 0 (the entry may
+ * have been a dead process's). */
+static void rwait_claim(struct ust_shmq *q)
 {
-    for (int tries = 0; tries < 8; tries++) {
-        if (oflag & O_CREAT) {
-            int fd = shmq_create(q->dir, q->path, attr, kind, name);
-            if (fd >= 0 || fd != -EEXIST || (oflag & O_EXCL))
-                return fd;
-        }
-        int fd = open(q->path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
-        if (fd >= 0)
-            return fd;
-        if (errno != ENOENT || !(oflag & O_CREAT))
-            return -errno;
-        /* Unlinked between our create and open: try again. */
-    }
-    return -EAGAIN;
+    int i = q->o.holder;
+    if (i < 0 || i >= UST_SHMO_HOLDERS)
+        return;
+    atomic_store(&q->h->rwait[i], 0);
+    atomic_store(&q->h->rwait_pid[i], (uint32_t)q->o.pid);
 }
+
+static const struct ust_shmo_type shmq_type = {
+    .type = UST_SHMO_QUEUE,
+    .hdr_size = sizeof(struct shmq_hdr),
+    .check = shmq_check,
+    .sane = shmq_sane,
+};
 
 int ust_shmq_open(const char *dir, const char *kind, const char *name, int oflag,
                   unsigned access, const struct ust_shmq_attr *attr, struct ust_shmq **out)
 {
     if ((access & ~(UST_SHMQ_RD | UST_SHMQ_WR)) || (oflag & ~(O_CREAT | O_EXCL)))
         return -EINVAL;
+    struct ust_shmo_create c = { .type = UST_SHMO_QUEUE, .hdr_size = sizeof(struct shmq_hdr),
+                                 .init = shmq_init, .arg = attr };
+    if (oflag & O_CREAT) {
+        int r = attr_check(attr);
+        if (r < 0) {
+            char path[UST_SHMO_PATH_MAX];
+            int p = ust_shmo_path(dir, kind, name, path, sizeof(path));
+            return p < 0 ? p : r;
+        }
+        c.size = slots_offset() + slot_stride(attr->msgsize) * attr->maxmsg;
+        c.mode = attr->mode;
+        if (attr->flags & UST_SHMQ_SYSV)
+            c.mode = 0666;              /* the caller checks System V permissions */
+    }
     struct ust_shmq *q = calloc(1, sizeof(*q));
     if (!q)
         return -ENOMEM;
-    q->access = access;
-    q->spin = UST_SHMQ_DEFAULT_SPIN;
-    q->spin_max = UST_SHMQ_DEFAULT_SPIN;
-    q->holder = -1;
-    q->pid = getpid();
-    snprintf(q->dir, sizeof(q->dir), "%s", dir ? dir : SHMQ_DIR);
-    int r = ust_shmq_path(dir, kind, name, q->path, sizeof(q->path));
-    if (r == 0 && (oflag & O_CREAT))
-        r = attr_check(attr);
-    int fd = r < 0 ? r : open_or_create(q, kind, name, oflag, attr);
-    if (fd < 0) {
-        free(q);
-        return fd;
-    }
-    r = shmq_map(q, fd);
-    close(fd);
-    if (r == 0) {
-        r = shmq_lock(q);
-        if (r == 0) {
-            r = holder_add(q);
-            shmq_unlock(q);
-        }
-        if (r < 0)
-            munmap(q->base, q->size);
-    }
+    /* The creator gets the access it asks for whatever the mode says, as
+     * mq_open(3) and msgget(2) give it: open with none, then take it. */
+    bool excl = (oflag & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL);
+    int r = ust_shmo_open(&q->o, dir, kind, name, oflag, excl ? 0 : access, &c, &shmq_type);
     if (r < 0) {
         free(q);
         return r;
     }
+    if (excl)
+        creator_access(q, access);
+    rwait_claim(q);
     *out = q;
     return 0;
 }
 
 int ust_shmq_after_fork(struct ust_shmq *q)
 {
-    q->pid = getpid();
-    q->holder = -1;
-    int r = shmq_lock(q);
-    if (r < 0)
-        return r;
-    r = holder_add(q);
-    shmq_unlock(q);
+    int r = ust_shmo_after_fork(&q->o);
+    if (r == 0)
+        rwait_claim(q);
     return r;
-}
-
-/* Unlinks path only if it still names our object (not a newer one). */
-static void unlink_if_ours(const struct ust_shmq *q)
-{
-    struct stat st;
-    if (stat(q->path, &st) == 0 && st.st_dev == q->dev && st.st_ino == q->ino)
-        unlink(q->path);
 }
 
 void ust_shmq_close(struct ust_shmq *q)
 {
     if (!q)
         return;
-    if (shmq_lock(q) == 0) {
-        /* Only our own entry: a fork()ed child that did not call
-         * ust_shmq_after_fork must not drop its parent's. */
-        struct shmq_holder *e = q->holder >= 0 ? &q->h->holders[q->holder] : NULL;
-        if (e && q->pid == getpid() && ld(&e->pid) == (uint32_t)q->pid)
-            atomic_store_explicit(&e->pid, 0, memory_order_release);
-        bool last = (q->flags & UST_SHMQ_AUTOREMOVE) && holders_live(q, ~0u) == 0;
-        shmq_unlock(q);
-        if (last)
-            unlink_if_ours(q);
-    }
-    munmap(q->base, q->size);
+    bool last = ust_shmo_leave(&q->o);
+    if (last && (q->flags & UST_SHMQ_AUTOREMOVE))
+        ust_shmo_unlink_if_ours(&q->o);
+    ust_shmo_unmap(&q->o);
     free(q);
 }
 
-int ust_shmq_list(const char *dir, int (*cb)(void *arg, const char *kind, const char *name),
-                  void *arg)
-{
-    DIR *d = opendir(dir ? dir : SHMQ_DIR);
-    if (!d)
-        return -errno;
-    int r = 0;
-    struct dirent *de;
-    while (r == 0 && (de = readdir(d)) != NULL) {
-        const char *f = de->d_name;
-        if (strncmp(f, SHMQ_PREFIX, sizeof(SHMQ_PREFIX) - 1) != 0)
-            continue;
-        f += sizeof(SHMQ_PREFIX) - 1;
-        const char *dot = strchr(f, '.');
-        char kind[UST_SHMQ_KIND_MAX + 1];
-        size_t klen = dot ? (size_t)(dot - f) : 0;
-        if (klen == 0 || klen > UST_SHMQ_KIND_MAX)
-            continue;
-        memcpy(kind, f, klen);
-        kind[klen] = '\0';
-        if (!kind_ok(kind) || strcmp(kind, "tmp") == 0 || strcmp(kind, "bells") == 0 ||
-            dot[1] == '\0')
-            continue;
-        r = cb(arg, kind, dot + 1);
-    }
-    closedir(d);
-    return r;
-}
-
 /* ---- Inspection (ipcs): read-only, lock-free ------------------------- */
-
-/* A 32-bit word of the committed state: the journal's value if the pending
- * journal jent[0..jn) writes it, else the word itself. Plain fields are read
- * with atomic loads: a live holder may be writing them. */
-static uint32_t committed_word(const struct shmq_hdr *h, uint32_t jn, const _Atomic uint32_t *w)
-{
-    uint32_t off = (uint32_t)((const unsigned char *)w - (const unsigned char *)h);
-    uint32_t val = atomic_load_explicit(w, memory_order_relaxed);
-    for (uint32_t i = 0; i < jn; i++)
-        if (__atomic_load_n(&h->jent[i].off, __ATOMIC_RELAXED) == off)
-            val = __atomic_load_n(&h->jent[i].val, __ATOMIC_RELAXED);
-    return val;
-}
-
-/* The holder table as it is: live entries listed, dead ones only counted. */
-static void inspect_holders(const struct shmq_hdr *h, struct ust_shmq_stat *st)
-{
-    for (int i = 0; i < UST_SHMQ_HOLDERS; i++) {
-        const struct shmq_holder *e = &h->holders[i];
-        uint32_t pid = atomic_load_explicit(&e->pid, memory_order_acquire);
-        if (pid == 0)
-            continue;
-        unsigned access = __atomic_load_n(&e->access, __ATOMIC_RELAXED);
-        uint64_t start = __atomic_load_n(&e->start, __ATOMIC_RELAXED);
-        if (!ust_shm_pid_alive((pid_t)pid, start)) {
-            st->ndead++;
-            continue;
-        }
-        st->holder[st->nlive].pid = (pid_t)pid;
-        st->holder[st->nlive].access = access;
-        st->nlive++;
-        if (access & UST_SHMQ_RD)
-            st->info.readers++;
-        if (access & UST_SHMQ_WR)
-            st->info.writers++;
-    }
-}
 
 static void inspect_read(const struct ust_shmq *q, struct ust_shmq_stat *st)
 {
@@ -751,192 +297,84 @@ static void inspect_read(const struct ust_shmq *q, struct ust_shmq_stat *st)
     in->msgsize = q->msgsize;
     in->flags = q->flags;
     in->max_bytes = q->max_bytes;
-    in->mode = (mode_t)h->mode;
-    in->uid = (uid_t)h->uid;
-    in->gid = (gid_t)h->gid;
     /* A committed journal (jn != 0) holds the operation's final values. */
-    uint32_t jn = atomic_load_explicit(&h->jn, memory_order_acquire);
-    if (jn > SHMQ_JOURNAL)
-        jn = 0;
+    uint32_t jn = ust_shmo_pending(&q->o);
     st->pending = jn != 0;
-    uint32_t count = committed_word(h, jn, &h->count);
+    uint32_t count = ust_shmo_committed(&q->o, jn, &h->count);
     in->curmsgs = count <= q->maxmsg ? count : q->maxmsg;
-    in->bytes = committed_word(h, jn, &h->bytes);
+    in->bytes = ust_shmo_committed(&q->o, jn, &h->bytes);
     in->last_send_pid = atomic_load_explicit(&h->last_send_pid, memory_order_relaxed);
     in->last_recv_pid = atomic_load_explicit(&h->last_recv_pid, memory_order_relaxed);
-    in->removed = atomic_load_explicit(&h->removed, memory_order_relaxed) != 0;
-    in->repairs = atomic_load_explicit(&h->repairs, memory_order_relaxed);
-    st->size = q->size;
-    inspect_holders(h, st);
+    if (q->flags & UST_SHMQ_SYSV) {
+        st->has_sysv = true;
+        memcpy(&st->sysv, &h->sv, sizeof(st->sysv));   /* a snapshot, as the counters */
+    }
+}
+
+/* The parts every object type has: owner, mode, holders, removed. */
+static void inspect_common(const struct ust_shmo *o, struct ust_shmq_stat *st)
+{
+    const struct ust_shmo_hdr *h = o->h;
+    st->info.mode = (mode_t)h->mode;
+    st->info.uid = (uid_t)h->uid;
+    st->info.gid = (gid_t)h->gid;
+    st->info.removed = atomic_load_explicit(&h->removed, memory_order_relaxed) != 0;
+    st->info.repairs = atomic_load_explicit(&h->repairs, memory_order_relaxed);
+    st->size = o->size;
+    struct ust_shmo_peek p;
+    ust_shmo_peek_holders(o, &p);
+    st->nlive = p.nlive;
+    st->ndead = p.ndead;
+    st->info.readers = p.readers;
+    st->info.writers = p.writers;
+    for (unsigned i = 0; i < p.nlive; i++) {
+        st->holder[i].pid = p.pid[i];
+        st->holder[i].access = p.access[i];
+    }
 }
 
 int ust_shmq_inspect(const char *dir, const char *kind, const char *name,
                      struct ust_shmq_stat *st)
 {
-    struct ust_shmq q = { .holder = -1 };
-    int r = ust_shmq_path(dir, kind, name, q.path, sizeof(q.path));
+    struct ust_shmq q;
+    memset(&q, 0, sizeof(q));
+    uint32_t type = 0;
+    int r = ust_shmo_map_ro(&q.o, dir, kind, name, &type);
     if (r < 0)
         return r;
-    int fd = open(q.path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0)
-        return -errno;
-    struct stat sb;
-    r = fstat(fd, &sb) < 0 ? -errno : 0;
-    if (r == 0 && (!S_ISREG(sb.st_mode) || sb.st_size < (off_t)sizeof(struct shmq_hdr)))
-        r = -EINVAL;
-    void *map = MAP_FAILED;
-    if (r == 0) {
-        /* PROT_READ: this handle cannot write the object, not even its lock. */
-        q.size = (size_t)sb.st_size;
-        map = mmap(NULL, q.size, PROT_READ, MAP_SHARED, fd, 0);
-        if (map == MAP_FAILED)
-            r = -errno;
+    memset(st, 0, sizeof(*st));
+    if (type == UST_SHMO_QUEUE) {
+        r = q.o.h->hdr_size == sizeof(struct shmq_hdr) ? shmq_check(&q.o) : -EINVAL;
+        if (r == 0)
+            inspect_read(&q, st);
     }
-    close(fd);
-    if (r < 0)
-        return r;
-    q.base = map;
-    q.h = map;
-    r = geometry_check(&q);
+    if (type == UST_SHMO_RING) {       /* a FIFO: bytes queued and capacity */
+        uint64_t bytes, cap;
+        r = ust_shmf_peek(&q.o, &bytes, &cap);
+        st->info.bytes = bytes;
+        st->info.max_bytes = cap;
+    }
     if (r == 0)
-        r = perm_check(q.h, UST_SHMQ_RD);   /* IPC_STAT needs read permission */
-    if (r == 0) {
-        memset(st, 0, sizeof(*st));
-        inspect_read(&q, st);
-    }
-    munmap(map, q.size);
+        inspect_common(&q.o, st);
+    ust_shmo_unmap(&q.o);
     return r;
-}
-
-int ust_shmq_unlink(const char *dir, const char *kind, const char *name)
-{
-    char path[SHMQ_PATH_MAX];
-    int r = ust_shmq_path(dir, kind, name, path, sizeof(path));
-    if (r < 0)
-        return r;
-    return unlink(path) < 0 ? -errno : 0;
 }
 
 int ust_shmq_remove(struct ust_shmq *q)
 {
-    int r = shmq_lock(q);
-    if (r < 0)
-        return r;
-    atomic_store_explicit(&q->h->removed, 1, memory_order_release);
-    bool wi = ust_shmev_bump(&q->h->ev_items);
-    bool ws = ust_shmev_bump(&q->h->ev_space);
-    if (wi)
-        ust_shmev_wake(&q->h->ev_items);
-    if (ws)
-        ust_shmev_wake(&q->h->ev_space);
-    shmq_unlock(q);
-    ring_watchers(q);
-    unlink_if_ours(q);
-    return 0;
-}
-
-/* ---- Waiting ----------------------------------------------------------- */
-
-static void ts_add_ns(struct timespec *t, long ns)
-{
-    t->tv_nsec += ns;
-    while (t->tv_nsec >= 1000000000L) {
-        t->tv_nsec -= 1000000000L;
-        t->tv_sec++;
-    }
-}
-
-static bool ts_before(const struct timespec *a, const struct timespec *b)
-{
-    return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
-}
-
-/* Sleeps on ev until it moves past snap, the deadline, or one slice: a
- * sleeper re-checks the queue at least every SHMQ_SLICE_NS, which bounds the
- * delay when a waker dies between changing the queue and waking us, and
- * when a peer dies (UST_SHMQ_HUP). Returns 0 (re-check) or -errno. */
-static int shmq_sleep(struct ust_shmq *q, _Atomic uint32_t *ev, uint32_t snap,
-                      unsigned flags, const struct timespec *deadline)
-{
-    if (deadline && !ust_timespec_valid(deadline))
-        return -EINVAL;
-    struct timespec now, until;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    until = now;
-    ts_add_ns(&until, SHMQ_SLICE_NS);
-    bool user = false;
-    if (deadline) {
-        struct timespec d = *deadline;
-        if (flags & UST_SHMQ_REALTIME) {    /* move it onto the monotonic clock */
-            struct timespec rt;
-            clock_gettime(CLOCK_REALTIME, &rt);
-            if (!ts_before(&rt, deadline))
-                return -ETIMEDOUT;
-            long long left = (long long)(d.tv_sec - rt.tv_sec) * 1000000000LL +
-                             (d.tv_nsec - rt.tv_nsec);
-            if (left < SHMQ_SLICE_NS) {
-                d = now;
-                ts_add_ns(&d, (long)left);
-            } else {
-                d = until;
-            }
-        }
-        if (!ts_before(&until, &d)) {
-            until = d;
-            user = true;
-        }
-    }
-    int r = ust_shmev_wait(ev, snap, q->spin, &until, false);
-    /* Adaptive spinning: keep spinning while it pays (the peer runs on
-     * another CPU), back off when we end up sleeping anyway (it does not). */
-    if (r == 1)
-        q->spin = q->spin * 2 < q->spin_max ? q->spin * 2 : q->spin_max;
-    else if (r == 0 && q->spin / 2 >= q->spin_max / 8)
-        q->spin /= 2;                   /* never below 1/8: it must be able to win again */
-    if (r == -ETIMEDOUT && !user)
-        return 0;                       /* end of a slice */
-    return r < 0 ? r : 0;
+    return ust_shmo_remove(&q->o);
 }
 
 /* ---- Doorbells --------------------------------------------------------- */
 
-/* After a state change (and the unlock): ring every registered bell. The
- * fence pairs with ust_shmq_watch's: either the poller's re-check sees the
- * change or we see its bit (docs/IPC-SHARED.md). */
-static void ring_watchers(const struct ust_shmq *q)
-{
-    atomic_thread_fence(memory_order_seq_cst);
-    if (!q->bells || atomic_load_explicit(&q->h->nwatch, memory_order_relaxed) == 0)
-        return;
-    for (int w = 0; w < UST_SHMBELL_MAX / 64; w++) {
-        uint64_t bits = atomic_load_explicit(&q->h->watch[w], memory_order_relaxed);
-        while (bits) {
-            int b = __builtin_ctzll(bits);
-            bits &= bits - 1;
-            ust_shmbell_ring(q->bells, w * 64 + b);
-        }
-    }
-}
-
 void ust_shmq_set_bells(struct ust_shmq *q, struct ust_shmbell_arena *a)
 {
-    q->bells = a;
+    q->o.bells = a;
 }
 
 int ust_shmq_watch(struct ust_shmq *q, int bell, bool on)
 {
-    if (bell < 0 || bell >= UST_SHMBELL_MAX)
-        return -EINVAL;
-    _Atomic uint64_t *w = &q->h->watch[bell / 64];
-    uint64_t bit = 1ull << (bell % 64);
-    if (on) {
-        if (!(atomic_fetch_or(w, bit) & bit))
-            atomic_fetch_add(&q->h->nwatch, 1);
-    } else if (atomic_fetch_and(w, ~bit) & bit) {
-        atomic_fetch_sub(&q->h->nwatch, 1);
-    }
-    atomic_thread_fence(memory_order_seq_cst);
-    return 0;
+    return ust_shmo_watch(&q->o, bell, on);
 }
 
 /* ---- Send -------------------------------------------------------------- */
@@ -964,7 +402,7 @@ static uint32_t insert_after(const struct ust_shmq *q, int64_t key)
 static bool shmq_insert(struct ust_shmq *q, const void *msg, size_t len, int64_t key)
 {
     struct shmq_hdr *h = q->h;
-    struct shmq_journal j = { .n = 0 };
+    struct ust_shmo_journal j = { .n = 0 };
     uint32_t s = ld(&h->free_head);
     if (s < q->maxmsg) {
         jset(q, &j, &h->free_head, ld(&slot_at(q, s)->next));
@@ -985,10 +423,12 @@ static bool shmq_insert(struct ust_shmq *q, const void *msg, size_t len, int64_t
         jset(q, &j, &h->tail, s);
     jset(q, &j, &h->count, ld(&h->count) + 1);
     jset(q, &j, &h->bytes, ld(&h->bytes) + (uint32_t)len);
-    atomic_store_explicit(&h->last_send_pid, q->pid, memory_order_relaxed);
-    jcommit(q, &j);
+    atomic_store_explicit(&h->last_send_pid, q->o.pid, memory_order_relaxed);
+    if (q->flags & UST_SHMQ_SYSV)
+        h->sv.stime = (int64_t)time(NULL);
+    ust_shmo_jcommit(&q->o, &j);
     /* Receivers see the counter move; sleepers are woken after the unlock. */
-    return ust_shmev_bump(&h->ev_items);
+    return ust_shmev_bump(&h->o.ev_in);
 }
 
 static bool has_room(const struct ust_shmq *q, size_t len)
@@ -996,13 +436,24 @@ static bool has_room(const struct ust_shmq *q, size_t len)
     const struct shmq_hdr *h = q->h;
     if (ld(&h->count) >= q->maxmsg)
         return false;
+    if (q->flags & UST_SHMQ_SYSV) {     /* msg_fits_inqueue(): bytes and messages */
+        uint64_t qb = __atomic_load_n(&h->sv.qbytes, __ATOMIC_RELAXED);
+        if ((uint64_t)ld(&h->count) + 1 > qb || (uint64_t)ld(&h->bytes) + len > qb)
+            return false;
+    }
     return q->max_bytes == 0 || ld(&h->bytes) + len <= q->max_bytes;
 }
 
-int ust_shmq_send(struct ust_shmq *q, const void *msg, size_t len, int64_t key,
-                  unsigned flags, const struct timespec *deadline)
+static void notify_fire(struct ust_shmq *q, bool was_empty, uint64_t tag,
+                        struct ust_shmq_notify *fired);
+
+static int send_common(struct ust_shmq *q, const void *msg, size_t len, int64_t key,
+                       unsigned flags, const struct timespec *deadline, uint64_t tag,
+                       struct ust_shmq_notify *fired)
 {
-    if (!(q->access & UST_SHMQ_WR))
+    if (fired)
+        fired->pid = 0;
+    if (!(q->o.access & UST_SHMQ_WR))
         return -EBADF;
     if (len > q->msgsize)
         return -EMSGSIZE;
@@ -1011,28 +462,44 @@ int ust_shmq_send(struct ust_shmq *q, const void *msg, size_t len, int64_t key,
         int r = shmq_lock(q);
         if (r < 0)
             return r;
-        if (ld(&h->removed)) {
+        if (ld(&h->o.removed)) {
             r = -EIDRM;
         } else if (has_room(q, len)) {
+            bool was_empty = ld(&h->count) == 0;
             bool wake = shmq_insert(q, msg, len, key);
+            if (fired)
+                notify_fire(q, was_empty, tag, fired);
             shmq_unlock(q);
             if (wake)
-                ust_shmev_wake(&h->ev_items);
-            ring_watchers(q);
+                ust_shmev_wake(&h->o.ev_in);
+            ust_shmo_ring(&q->o);
             return 0;
         } else if (flags & UST_SHMQ_NONBLOCK) {
             r = -EAGAIN;
-        } else if ((flags & UST_SHMQ_HUP) && holders_live(q, UST_SHMQ_RD) == 0) {
+        } else if ((flags & UST_SHMQ_HUP) && ust_shmo_holders_live(&q->o, UST_SHMQ_RD) == 0) {
             r = -EPIPE;
         }
-        uint32_t snap = ust_shmev_snapshot(&h->ev_space);
+        uint32_t snap = ust_shmev_snapshot(&h->o.ev_out);
         shmq_unlock(q);
         if (r < 0)
             return r;
-        r = shmq_sleep(q, &h->ev_space, snap, flags, deadline);
+        r = ust_shmo_sleep(&q->o, &h->o.ev_out, snap, flags, deadline);
         if (r < 0)
             return r;
     }
+}
+
+int ust_shmq_send(struct ust_shmq *q, const void *msg, size_t len, int64_t key,
+                  unsigned flags, const struct timespec *deadline)
+{
+    return send_common(q, msg, len, key, flags, deadline, 0, NULL);
+}
+
+int ust_shmq_send_notify(struct ust_shmq *q, const void *msg, size_t len, int64_t key,
+                         unsigned flags, const struct timespec *deadline, uint64_t tag,
+                         struct ust_shmq_notify *fired)
+{
+    return send_common(q, msg, len, key, flags, deadline, tag, fired);
 }
 
 /* ---- Receive ----------------------------------------------------------- */
@@ -1047,7 +514,10 @@ static uint32_t shmq_find(const struct ust_shmq *q, const struct ust_shmq_sel *s
     for (uint32_t steps = 0; i < q->maxmsg && steps < q->maxmsg; steps++) {
         int64_t key = slot_at(q, i)->key;
         bool hit = how == UST_SHMQ_SEL_FIRST || (how == UST_SHMQ_SEL_EQ && key == sel->type) ||
-                   (how == UST_SHMQ_SEL_NE && key != sel->type);
+                   (how == UST_SHMQ_SEL_NE && key != sel->type) ||
+                   (how == UST_SHMQ_SEL_RANGE && key >= (sel->type & 0xffffffff) &&
+                    key <= (sel->type >> 32)) ||
+                   (how == UST_SHMQ_SEL_NTH && (int64_t)steps == sel->type);
         if (hit) {
             *prevp = prev;
             return i;
@@ -1070,7 +540,7 @@ static uint32_t shmq_find(const struct ust_shmq *q, const struct ust_shmq_sel *s
 static bool shmq_remove_slot(struct ust_shmq *q, uint32_t s, uint32_t prev)
 {
     struct shmq_hdr *h = q->h;
-    struct shmq_journal j = { .n = 0 };
+    struct ust_shmo_journal j = { .n = 0 };
     struct shmq_slot *sl = slot_at(q, s);
     uint32_t next = ld(&sl->next);
     jset(q, &j, prev == SHMQ_NIL ? &h->head : &slot_at(q, prev)->next, next);
@@ -1080,9 +550,11 @@ static bool shmq_remove_slot(struct ust_shmq *q, uint32_t s, uint32_t prev)
     jset(q, &j, &h->free_head, s);
     jset(q, &j, &h->count, ld(&h->count) - 1);
     jset(q, &j, &h->bytes, ld(&h->bytes) - sl->len);
-    atomic_store_explicit(&h->last_recv_pid, q->pid, memory_order_relaxed);
-    jcommit(q, &j);
-    return ust_shmev_bump(&h->ev_space);
+    atomic_store_explicit(&h->last_recv_pid, q->o.pid, memory_order_relaxed);
+    if (q->flags & UST_SHMQ_SYSV)
+        h->sv.rtime = (int64_t)time(NULL);
+    ust_shmo_jcommit(&q->o, &j);
+    return ust_shmev_bump(&h->o.ev_out);
 }
 
 /* With the lock held: take a message if sel finds one. Returns its length,
@@ -1105,6 +577,8 @@ static ssize_t shmq_take(struct ust_shmq *q, void *buf, size_t cap, int64_t *key
         memcpy(buf, sl->data, len);
     if (key)
         *key = sl->key;
+    if (flags & UST_SHMQ_PEEK)
+        return (ssize_t)len;            /* MSG_COPY: it stays queued */
     *wake = shmq_remove_slot(q, s, prev);
     return (ssize_t)len;
 }
@@ -1113,7 +587,7 @@ ssize_t ust_shmq_receive(struct ust_shmq *q, void *buf, size_t cap, int64_t *key
                          const struct ust_shmq_sel *sel, unsigned flags,
                          const struct timespec *deadline)
 {
-    if (!(q->access & UST_SHMQ_RD))
+    if (!(q->o.access & UST_SHMQ_RD))
         return -EBADF;
     if (!(flags & UST_SHMQ_SYSV_LEN) && cap < q->msgsize)
         return -EMSGSIZE;               /* mq_receive(3): even if the message would fit */
@@ -1124,24 +598,24 @@ ssize_t ust_shmq_receive(struct ust_shmq *q, void *buf, size_t cap, int64_t *key
             return r;
         ssize_t n = -EAGAIN;
         bool wake = false;
-        if (ld(&h->removed))
+        if (ld(&h->o.removed))
             n = -EIDRM;
         else
             n = shmq_take(q, buf, cap, key, sel, flags, &wake);
         if (n == -EAGAIN && !(flags & UST_SHMQ_NONBLOCK) && (flags & UST_SHMQ_HUP) &&
-            holders_live(q, UST_SHMQ_WR) == 0)
+            ust_shmo_holders_live(&q->o, UST_SHMQ_WR) == 0)
             n = -EPIPE;                 /* end of file: no writer left */
         if (n != -EAGAIN || (flags & UST_SHMQ_NONBLOCK)) {
             shmq_unlock(q);
             if (wake)
-                ust_shmev_wake(&h->ev_space);
+                ust_shmev_wake(&h->o.ev_out);
             if (n >= 0)
-                ring_watchers(q);
+                ust_shmo_ring(&q->o);
             return n;
         }
-        uint32_t snap = ust_shmev_snapshot(&h->ev_items);
+        uint32_t snap = ust_shmev_snapshot(&h->o.ev_in);
         shmq_unlock(q);
-        r = shmq_sleep(q, &h->ev_items, snap, flags, deadline);
+        r = ust_shmo_sleep(&q->o, &h->o.ev_in, snap, flags, deadline);
         if (r < 0)
             return r;
     }
@@ -1162,15 +636,15 @@ int ust_shmq_getattr(struct ust_shmq *q, struct ust_shmq_info *info)
     info->max_bytes = q->max_bytes;
     info->curmsgs = ld(&h->count);
     info->bytes = ld(&h->bytes);
-    info->mode = (mode_t)h->mode;
-    info->uid = (uid_t)h->uid;
-    info->gid = (gid_t)h->gid;
+    info->mode = (mode_t)h->o.mode;
+    info->uid = (uid_t)h->o.uid;
+    info->gid = (gid_t)h->o.gid;
     info->last_send_pid = atomic_load_explicit(&h->last_send_pid, memory_order_relaxed);
     info->last_recv_pid = atomic_load_explicit(&h->last_recv_pid, memory_order_relaxed);
-    info->readers = holders_live(q, UST_SHMQ_RD);
-    info->writers = holders_live(q, UST_SHMQ_WR);
-    info->removed = ld(&h->removed) != 0;
-    info->repairs = ld(&h->repairs);
+    info->readers = ust_shmo_holders_live(&q->o, UST_SHMQ_RD);
+    info->writers = ust_shmo_holders_live(&q->o, UST_SHMQ_WR);
+    info->removed = ld(&h->o.removed) != 0;
+    info->repairs = ld(&h->o.repairs);
     shmq_unlock(q);
     return 0;
 }
@@ -1178,12 +652,14 @@ int ust_shmq_getattr(struct ust_shmq *q, struct ust_shmq_info *info)
 bool ust_shmq_readable(const struct ust_shmq *q)
 {
     return atomic_load_explicit(&q->h->count, memory_order_acquire) > 0 ||
-           atomic_load_explicit(&q->h->removed, memory_order_acquire);
+           atomic_load_explicit(&q->h->o.removed, memory_order_acquire);
 }
 
 bool ust_shmq_writable(const struct ust_shmq *q)
 {
-    return has_room(q, 0) || ld(&q->h->removed);
+    /* System V: a one-byte message fits (the kernel's POLLOUT for ustack's
+     * queue descriptor, msg_sysv.c). */
+    return has_room(q, (q->flags & UST_SHMQ_SYSV) ? 1 : 0) || ld(&q->h->o.removed);
 }
 
 int ust_shmq_holders(struct ust_shmq *q, unsigned access)
@@ -1191,18 +667,249 @@ int ust_shmq_holders(struct ust_shmq *q, unsigned access)
     int r = shmq_lock(q);
     if (r < 0)
         return r;
-    r = (int)holders_live(q, access);
+    r = (int)ust_shmo_holders_live(&q->o, access);
     shmq_unlock(q);
     return r;
 }
 
 void ust_shmq_test_crash_at(struct ust_shmq *q, unsigned n)
 {
-    q->crash_at = n;
+    ust_shmo_test_crash_at(&q->o, n);
 }
 
 void ust_shmq_set_spin(struct ust_shmq *q, unsigned spin)
 {
-    q->spin = spin;
-    q->spin_max = spin;
+    q->o.spin = spin;
+    q->o.spin_max = spin;
+}
+
+/* ---- Waiting by the caller (shm_queue.h) -------------------------------- */
+
+static _Atomic uint32_t *event_of(const struct ust_shmq *q, bool space)
+{
+    return space ? &q->h->o.ev_out : &q->h->o.ev_in;
+}
+
+uint32_t ust_shmq_snapshot(const struct ust_shmq *q, bool space)
+{
+    return ust_shmev_snapshot(event_of(q, space));
+}
+
+static long long ts_diff_ns(const struct timespec *a, const struct timespec *b)
+{
+    return (long long)(a->tv_sec - b->tv_sec) * 1000000000LL + (a->tv_nsec - b->tv_nsec);
+}
+
+static struct timespec ts_plus_ns(struct timespec t, long long ns)
+{
+    t.tv_sec += (time_t)(ns / 1000000000LL);
+    t.tv_nsec += (long)(ns % 1000000000LL);
+    if (t.tv_nsec >= 1000000000L) {
+        t.tv_nsec -= 1000000000L;
+        t.tv_sec++;
+    }
+    return t;
+}
+
+/* The CLOCK_MONOTONIC end of this sleep: one slice, or less when the
+ * caller's deadline comes first (*user then). -ETIMEDOUT if it passed. */
+static int wait_until(const struct timespec *deadline, unsigned flags, struct timespec *until,
+                      bool *user)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    long long left = UST_SHMO_SLICE_NS;
+    *user = false;
+    if (deadline) {
+        struct timespec ref = now;
+        if (flags & UST_SHMQ_REALTIME)      /* converted afresh at each slice */
+            clock_gettime(CLOCK_REALTIME, &ref);
+        long long d = ts_diff_ns(deadline, &ref);
+        if (d <= 0)
+            return -ETIMEDOUT;
+        if (d <= left) {
+            left = d;
+            *user = true;
+        }
+    }
+    *until = ts_plus_ns(now, left);
+    return 0;
+}
+
+int ust_shmq_wait(struct ust_shmq *q, bool space, uint32_t snap, unsigned flags,
+                  const struct timespec *deadline)
+{
+    if (deadline && !ust_timespec_valid(deadline))
+        return -EINVAL;
+    struct timespec until;
+    bool user;
+    int r = wait_until(deadline, flags, &until, &user);
+    if (r < 0)
+        return r;
+    _Atomic uint32_t *ev = event_of(q, space);
+    for (unsigned i = 0; i < UST_SHMQ_DEFAULT_SPIN; i++) {
+        if ((atomic_load_explicit(ev, memory_order_acquire) & ~UST_SHMEV_SLEEPERS) != snap)
+            return 0;
+        ust_cpu_relax();
+    }
+    uint32_t old = atomic_fetch_or_explicit(ev, UST_SHMEV_SLEEPERS, memory_order_acq_rel);
+    if ((old & ~UST_SHMEV_SLEEPERS) != snap)
+        return 0;
+    uint32_t expect = snap | UST_SHMEV_SLEEPERS;
+    r = (flags & UST_SHMQ_RESTART) ? ust_futex_wait_restart(ev, expect, &until)
+                                   : ust_futex_wait(ev, expect, &until, false);
+    if (r == -ETIMEDOUT && !user)
+        return 0;                       /* end of a slice: re-check */
+    return r < 0 ? r : 0;
+}
+
+void ust_shmq_receiver_waiting(struct ust_shmq *q, bool on)
+{
+    int i = q->o.holder;
+    if (i < 0 || i >= UST_SHMO_HOLDERS || q->o.pid != getpid())
+        return;
+    if (on)
+        atomic_fetch_add(&q->h->rwait[i], 1);
+    else
+        atomic_fetch_sub(&q->h->rwait[i], 1);
+}
+
+/* Lock held: is a live receiver blocked (other than dead holders' leftovers)? */
+static bool receivers_blocked(const struct ust_shmq *q)
+{
+    const struct ust_shmo_hdr *o = &q->h->o;
+    for (int i = 0; i < UST_SHMO_HOLDERS; i++) {
+        if (atomic_load(&q->h->rwait[i]) == 0)
+            continue;
+        uint32_t pid = atomic_load(&o->holders[i].pid);
+        if (pid != 0 && pid == atomic_load(&q->h->rwait_pid[i]) &&
+            ((pid_t)pid == q->o.pid || ust_shm_pid_alive((pid_t)pid, o->holders[i].start)))
+            return true;
+    }
+    return false;
+}
+
+/* ---- mq_notify registration ------------------------------------------- */
+
+/* Lock held: the registration, dropped if its process is gone. */
+static pid_t notify_owner(struct ust_shmq *q)
+{
+    struct shmq_hdr *h = q->h;
+    uint32_t pid = atomic_load(&h->nt_pid);
+    if (pid != 0 && (pid_t)pid != q->o.pid && !ust_shm_pid_alive((pid_t)pid, h->nt_start)) {
+        atomic_store(&h->nt_pid, 0);
+        pid = 0;
+    }
+    return (pid_t)pid;
+}
+
+static void notify_copy(const struct shmq_hdr *h, pid_t pid, struct ust_shmq_notify *n)
+{
+    n->pid = pid;
+    n->how = h->nt_how;
+    n->signo = h->nt_signo;
+    n->value = h->nt_value;
+    n->tag = h->nt_tag;
+    n->token = h->nt_token;
+}
+
+int ust_shmq_notify_set(struct ust_shmq *q, const struct ust_shmq_notify *n)
+{
+    int r = shmq_lock(q);
+    if (r < 0)
+        return r;
+    struct shmq_hdr *h = q->h;
+    if (notify_owner(q) != 0) {
+        r = -EBUSY;
+    } else {
+        h->nt_how = n->how;
+        h->nt_signo = n->signo;
+        h->nt_value = n->value;
+        h->nt_tag = n->tag;
+        h->nt_token = n->token;
+        h->nt_start = ust_shm_pid_start(q->o.pid);
+        atomic_store(&h->nt_pid, (uint32_t)q->o.pid);   /* the commit word */
+    }
+    shmq_unlock(q);
+    return r;
+}
+
+int ust_shmq_notify_clear(struct ust_shmq *q, pid_t pid)
+{
+    int r = shmq_lock(q);
+    if (r < 0)
+        return r;
+    if (atomic_load(&q->h->nt_pid) == (uint32_t)pid)
+        atomic_store(&q->h->nt_pid, 0);
+    shmq_unlock(q);
+    return 0;
+}
+
+int ust_shmq_notify_get(struct ust_shmq *q, struct ust_shmq_notify *n)
+{
+    int r = shmq_lock(q);
+    if (r < 0)
+        return r;
+    notify_copy(q->h, notify_owner(q), n);
+    shmq_unlock(q);
+    return 0;
+}
+
+/* Lock held, right after a send (mq_notify(3)): the message went into an
+ * empty queue and no receiver is blocked: fire and remove the registration. */
+static void notify_fire(struct ust_shmq *q, bool was_empty, uint64_t tag,
+                        struct ust_shmq_notify *fired)
+{
+    struct shmq_hdr *h = q->h;
+    if (!was_empty || atomic_load(&h->nt_pid) == 0)
+        return;
+    pid_t pid = notify_owner(q);
+    if (pid == 0 || (h->nt_how == SIGEV_THREAD && (tag == 0 || h->nt_tag != tag)) ||
+        receivers_blocked(q))
+        return;
+    notify_copy(h, pid, fired);
+    atomic_store(&h->nt_pid, 0);
+}
+
+void ust_shmq_ident(const struct ust_shmq *q, dev_t *dev, ino_t *ino)
+{
+    *dev = q->o.dev;
+    *ino = q->o.ino;
+}
+
+/* ---- System V state (UST_SHMQ_SYSV) ------------------------------------ */
+
+struct ust_shmq_sysv *ust_shmq_sysv(struct ust_shmq *q)
+{
+    return (q->flags & UST_SHMQ_SYSV) ? &q->h->sv : NULL;
+}
+
+int ust_shmq_lock_sysv(struct ust_shmq *q)
+{
+    return shmq_lock(q);
+}
+
+void ust_shmq_unlock_sysv(struct ust_shmq *q, bool changed)
+{
+    struct shmq_hdr *h = q->h;
+    bool wi = changed && ust_shmev_bump(&h->o.ev_in);
+    bool wo = changed && ust_shmev_bump(&h->o.ev_out);
+    shmq_unlock(q);
+    if (wi)
+        ust_shmev_wake(&h->o.ev_in);
+    if (wo)
+        ust_shmev_wake(&h->o.ev_out);
+    if (changed)
+        ust_shmo_ring(&q->o);
+}
+
+bool ust_shmq_removed(const struct ust_shmq *q)
+{
+    return atomic_load_explicit(&q->h->o.removed, memory_order_acquire) != 0;
+}
+
+void ust_shmq_load(const struct ust_shmq *q, uint32_t *count, uint64_t *bytes)
+{
+    *count = atomic_load_explicit(&q->h->count, memory_order_relaxed);
+    *bytes = atomic_load_explicit(&q->h->bytes, memory_order_relaxed);
 }

@@ -22,11 +22,14 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "ipc/shm_obj.h"     /* ust_shm_pid_alive, ust_shm_pid_start */
+
 struct ust_shmq;
 
 /* Object flags (ust_shmq_attr.flags), fixed at creation. */
 #define UST_SHMQ_PRIO        0x1u   /* order by key, highest first (POSIX mq) */
 #define UST_SHMQ_AUTOREMOVE  0x2u   /* unlink the name when the last holder closes */
+#define UST_SHMQ_SYSV        0x4u   /* a System V queue: struct ust_shmq_sysv below */
 
 /* Open access (ust_shmq_open's access argument). */
 #define UST_SHMQ_RD          0x1u   /* may receive; counts as a reader holder */
@@ -38,6 +41,9 @@ struct ust_shmq;
 #define UST_SHMQ_HUP         0x4u   /* -EPIPE when no live holder of the other side */
 #define UST_SHMQ_SYSV_LEN    0x8u   /* receive: check cap against the message (E2BIG), not msgsize */
 #define UST_SHMQ_NOERROR     0x10u  /* receive with SYSV_LEN: truncate instead of E2BIG */
+#define UST_SHMQ_RESTART     0x20u  /* ust_shmq_wait: a handler with SA_RESTART does not end
+                                     * the wait (futex_waitv restarts; signal(7)) */
+#define UST_SHMQ_PEEK        0x40u  /* receive: copy the message, leave it queued (MSG_COPY) */
 
 /* Limits. */
 #define UST_SHMQ_NAME_MAX    200    /* the name part of /dev/shm/ustack.<kind>.<name> */
@@ -54,6 +60,24 @@ struct ust_shmq_attr {
     uint64_t max_bytes;     /* total queued bytes (SysV msg_qbytes); 0: no byte limit */
     uint32_t flags;         /* UST_SHMQ_PRIO, UST_SHMQ_AUTOREMOVE */
     mode_t mode;            /* permission bits checked by ust_shmq_open (as given: no umask) */
+    const struct ust_shmq_sysv *sysv;   /* UST_SHMQ_SYSV: its initial state */
+};
+
+/* The System V state of a UST_SHMQ_SYSV queue (msg_shared.c), in its
+ * header. Such an object is created with mode 0666 whatever attr.mode says,
+ * so that every process can open it, and the System V permissions (mode,
+ * uid, gid, cuid, cgid here) are checked by the caller (ipcperms()). Read
+ * and written under ust_shmq_lock_sysv, except qbytes, which the queue
+ * reads for its room rule (msg_fits_inqueue: count + 1 <= qbytes and
+ * bytes + len <= qbytes, besides maxmsg) with __atomic loads. The queue
+ * stamps stime on each send and rtime on each receive. */
+struct ust_shmq_sysv {
+    int32_t id;             /* msqid */
+    int32_t key;
+    uint32_t uid, gid, cuid, cgid, mode;
+    uint32_t pad;
+    uint64_t qbytes;        /* msg_qbytes */
+    int64_t stime, rtime, ctime;
 };
 
 /* Which message a receive takes (NULL: the first in queue order). The
@@ -63,7 +87,13 @@ enum ust_shmq_sel_how {
     UST_SHMQ_SEL_EQ,        /* msgtyp > 0: first with key == type */
     UST_SHMQ_SEL_NE,        /* msgtyp > 0 with MSG_EXCEPT: first with key != type */
     UST_SHMQ_SEL_LE,        /* msgtyp < 0: first of the lowest key <= type (type = -msgtyp) */
+    UST_SHMQ_SEL_RANGE,     /* first with lo <= key <= hi, type = UST_SHMQ_RANGE(lo, hi)
+                             * (with UST_SHMQ_PRIO: the highest priority in a band,
+                             * ust_mq_receive_prio) */
+    UST_SHMQ_SEL_NTH,       /* MSG_COPY: the type-th message in queue order (0: the head) */
 };
+/* The type of a UST_SHMQ_SEL_RANGE selector: keys lo..hi, each 0..INT32_MAX. */
+#define UST_SHMQ_RANGE(lo, hi) ((int64_t)(lo) | ((int64_t)(hi) << 32))
 struct ust_shmq_sel {
     enum ust_shmq_sel_how how;
     int64_t type;
@@ -127,6 +157,8 @@ struct ust_shmq_stat {
     bool pending;               /* a committed journal was not yet applied (its
                                  * holder is mid-operation or died): the counters
                                  * are the committed values, taken from it */
+    bool has_sysv;              /* UST_SHMQ_SYSV: sysv is its System V state */
+    struct ust_shmq_sysv sysv;
 };
 /* Reads the object kind/name without changing it: maps the file read-only
  * and takes no lock, so a holder that stopped or died holding the lock
@@ -185,10 +217,69 @@ void ust_shmq_set_spin(struct ust_shmq *q, unsigned spin);
  * 0: off. Used by tests/unit/test_shmq_crash.c. */
 void ust_shmq_test_crash_at(struct ust_shmq *q, unsigned n);
 
-/* Liveness of a recorded holder: pid with its start time (clock ticks since
- * boot, /proc/<pid>/stat field 22; 0: unknown). A zombie counts as dead. */
-bool ust_shm_pid_alive(pid_t pid, uint64_t start);
-/* This process's start time, or 0 if /proc is not readable. */
-uint64_t ust_shm_pid_start(pid_t pid);
+/* ---- Waiting by the caller, and POSIX mq_notify (mq_shared.c) ----------
+ * A caller that must do its own blocking (release its own lock, count its
+ * sleepers, choose the signal semantics) tries with UST_SHMQ_NONBLOCK and
+ * waits in between:
+ *     snap = ust_shmq_snapshot(q, space);   before the try
+ *     try with UST_SHMQ_NONBLOCK; on -EAGAIN: ust_shmq_wait(q, space, snap, ...)
+ * Every change after the snapshot moves the event word, so no wake-up is
+ * lost. space: wait for room (a sender), else for a message (a receiver).
+ * These calls and UST_SHMQ_NONBLOCK sends and receives change nothing in
+ * the handle (no adaptive spin), so several threads may use one handle
+ * this way at once (mq_shared.c does). */
+uint32_t ust_shmq_snapshot(const struct ust_shmq *q, bool space);
+/* Sleeps until the event word moves past snap, the absolute deadline
+ * (CLOCK_MONOTONIC, or CLOCK_REALTIME with UST_SHMQ_REALTIME; NULL: none)
+ * or one 50 ms slice. flags UST_SHMQ_RESTART: a signal handler with
+ * SA_RESTART does not end it. 0 (re-check), -ETIMEDOUT, -EINTR, -EINVAL. */
+int ust_shmq_wait(struct ust_shmq *q, bool space, uint32_t snap, unsigned flags,
+                  const struct timespec *deadline);
+/* A receiver of this handle is (on) / is no more (off) blocked: a send to
+ * an empty queue then fires no notification (mq_notify(3)). Per holder
+ * entry, so a receiver that dies blocked stops counting with its process. */
+void ust_shmq_receiver_waiting(struct ust_shmq *q, bool on);
+
+/* The one mq_notify registration of a queue, kept in the object. */
+struct ust_shmq_notify {
+    pid_t pid;              /* the registering process; 0: none */
+    int how;                /* SIGEV_NONE, SIGEV_SIGNAL, SIGEV_THREAD */
+    int signo;
+    uint64_t value;         /* sigev_value, as an integer */
+    uint64_t tag;           /* who may fire a SIGEV_THREAD one (its stack) */
+    uint64_t token;         /* the registrant's own reference */
+};
+/* Registers n for this process: -EBUSY while a live process holds one. */
+int ust_shmq_notify_set(struct ust_shmq *q, const struct ust_shmq_notify *n);
+/* Removes the registration if process pid holds it. */
+int ust_shmq_notify_clear(struct ust_shmq *q, pid_t pid);
+/* The live registration (pid 0: none). */
+int ust_shmq_notify_get(struct ust_shmq *q, struct ust_shmq_notify *n);
+/* ust_shmq_send that also fires the registration (mq_notify(3)): when the
+ * message goes into an empty queue, no receiver is blocked and a live
+ * process is registered, the registration is removed and copied to *fired
+ * (pid 0: none fired). A SIGEV_THREAD registration fires only for a sender
+ * passing its tag (it stays registered otherwise). */
+int ust_shmq_send_notify(struct ust_shmq *q, const void *msg, size_t len, int64_t key,
+                         unsigned flags, const struct timespec *deadline, uint64_t tag,
+                         struct ust_shmq_notify *fired);
+/* The object's identity (the file's device and inode). */
+void ust_shmq_ident(const struct ust_shmq *q, dev_t *dev, ino_t *ino);
+
+/* ---- System V queues (UST_SHMQ_SYSV; msg_shared.c) --------------------- */
+
+/* The queue's System V state, NULL if it has none. Use under the lock. */
+struct ust_shmq_sysv *ust_shmq_sysv(struct ust_shmq *q);
+/* The object's lock, for reading or changing the System V state (IPC_STAT,
+ * IPC_SET). Unlock with changed = true after a change that blocked senders
+ * and receivers must see (msg_qbytes, permissions): they wake and check
+ * again, and watchers' bells ring. */
+int ust_shmq_lock_sysv(struct ust_shmq *q);
+void ust_shmq_unlock_sysv(struct ust_shmq *q, bool changed);
+/* Lock-free: IPC_RMID happened; the queued messages and bytes (hints). */
+bool ust_shmq_removed(const struct ust_shmq *q);
+void ust_shmq_load(const struct ust_shmq *q, uint32_t *count, uint64_t *bytes);
+
+/* ust_shm_pid_alive / ust_shm_pid_start (holder liveness) are in shm_obj.h. */
 
 #endif

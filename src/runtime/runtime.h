@@ -75,6 +75,36 @@ int ust_rt_wait(struct ust_stack *stack, struct ust_wait_entry *entries, unsigne
  * on a machine with few CPUs. */
 int ust_rt_wait_nospin(struct ust_stack *stack, struct ust_wait_entry *entries, unsigned n,
                        uint64_t deadline, enum ust_rt_sig sig);
+/* A doorbell to sleep on (ust_rt_wait_bell): the stack's bell word
+ * (ust_ipc_bell, ust_shmbell_word), a non-private futex in shared memory
+ * that other processes ring (ipc/shm_futex.h event word), and its counter
+ * (ust_shmbell_snapshot) taken after registering the watches and before
+ * checking readiness. */
+struct ust_rt_bell {
+    _Atomic uint32_t *word;
+    uint32_t snap;
+};
+/* ust_rt_wait for a caller that also waits for files backed by shared
+ * objects (poll, epoll_wait; docs/IPC-SHARED.md "Doorbells for pollers"):
+ * sleeps on the doorbell instead of a private word, and an in-process wake
+ * of the entries rings the doorbell. Returns 0 as soon as the doorbell
+ * rang (since bell->snap) or an entry was woken, or spuriously: the caller
+ * re-registers its watches, re-checks, and calls again with a new
+ * snapshot. -EAGAIN when a slice (50 ms) passed with no ring: the caller
+ * re-checks (a process may have died between a change and its ring) and
+ * calls again; its registrations stand. Also -ETIMEDOUT, -EINTR. The
+ * deadline is on CLOCK_MONOTONIC (ust_rt_deadline_clock). It may be called
+ * without a stack thread: other processes, other threads, the deadline and
+ * signals end the wait. */
+int ust_rt_wait_bell(struct ust_stack *stack, struct ust_wait_entry *entries, unsigned n,
+                     uint64_t deadline, enum ust_rt_sig sig, const struct ust_rt_bell *bell);
+/* Wakes every caller asleep in ust_rt_wait_bell: a watch of the stack's
+ * bell was removed from a shared object, which may have been another
+ * caller's as well (one bell per stack); they re-register theirs. */
+void ust_rt_wake_bell_sleepers(struct ust_stack *stack);
+/* CLOCK_MONOTONIC now + timeout_ns (UST_RT_FOREVER stays forever), whether
+ * or not the stack thread runs: the deadline of a doorbell wait. */
+uint64_t ust_rt_deadline_clock(uint64_t timeout_ns);
 /* ust_rt_wait(..., UST_RT_SIG_IGNORE): never -EINTR. */
 int ust_rt_sleep(struct ust_stack *stack, struct ust_wait_entry *entries, unsigned n,
                  uint64_t deadline);
@@ -85,6 +115,13 @@ unsigned ust_rt_sleeper_count(const struct ust_stack *stack);
  * the futex system call): a signal sent to such a thread interrupts its
  * wait (tests). Lock held. */
 unsigned ust_rt_kernel_sleeper_count(const struct ust_stack *stack);
+
+/* A caller that sleeps outside ust_rt_wait, lock released, on the futex of
+ * an object shared between processes (ipc/, docs/IPC-SHARED.md): it is
+ * counted by ust_rt_sleeper_count and ust_rt_kernel_sleeper_count from
+ * begin to end. Lock held for both calls. */
+void ust_rt_ext_sleep_begin(struct ust_stack *stack);
+void ust_rt_ext_sleep_end(struct ust_stack *stack);
 
 /* Internal to runtime/ (lock held). */
 /* Brings stack->now up to CLOCK_MONOTONIC when the stack thread runs. */

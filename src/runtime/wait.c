@@ -25,7 +25,22 @@
  *     wakeup.
  * A handler that runs while the caller is still in user space (checking
  * under the lock, or spinning) is not seen: the call then behaves as if the
- * signal had come just before it. */
+ * signal had come just before it.
+ *
+ * Doorbell sleepers (ust_rt_wait_bell: a poll or epoll_wait that also
+ * waits for files backed by shared objects, docs/IPC-SHARED.md "Doorbells
+ * for pollers") sleep on the stack's doorbell instead of their own word: a
+ * non-private futex in shared memory that other processes ring (the event
+ * word protocol of ipc/shm_futex.h). An in-process waker still sets the
+ * sleeper's state word to WOKEN; when the sleeper announced SLEEPING it
+ * also rings the doorbell (a counter bump, and a non-private FUTEX_WAKE,
+ * deferred like the private ones, only if someone sleeps on it), so no wake
+ * is lost whichever word the sleeper looks at. Every doorbell sleeper of the
+ * stack wakes then (one word for all): each re-checks and sleeps again. A
+ * doorbell sleep lasts at most one slice (UST_RT_BELL_SLICE_NS), after
+ * which the caller looks again: the backstop for a process killed between
+ * changing an object and ringing the bell (the shared queues' own waits
+ * are sliced for the same reason, docs/IPC-SHARED.md). */
 #include "runtime/runtime.h"
 
 #include <errno.h>
@@ -39,6 +54,7 @@
 #include <unistd.h>
 
 #include "core/util.h"
+#include "ipc/shm_futex.h"
 #include "stack/stack_impl.h"
 
 #ifndef SYS_futex_waitv
@@ -66,13 +82,30 @@ struct ust_waiter {
     _Atomic uint32_t state;
     struct ust_rt_state *rt;            /* where deferred wakes are kept */
     struct ust_waiter *next, **pprev;   /* stack->rt.sleepers */
+    /* ust_rt_wait_bell: the doorbell slept on (NULL: the state word) and
+     * its counter when the caller last checked readiness. */
+    _Atomic uint32_t *bell;
+    uint32_t bell_snap;
 };
+
+/* The longest doorbell sleep: the shared queues' slice. */
+#define UST_RT_BELL_SLICE_NS (50 * UST_NSEC_PER_MSEC)
+
+/* A deferred wake of a doorbell (non-private futex, every sleeper) is kept
+ * in rt->deferred with this low bit set; words are 4-byte aligned. */
+#define DEFERRED_SHARED ((uintptr_t)1)
 
 /* ---- futex ------------------------------------------------------------- */
 
 static void futex_wake(_Atomic uint32_t *word)
 {
     syscall(SYS_futex, (uint32_t *)word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+
+/* A doorbell: shared memory, every sleeper on it. */
+static void bell_futex_wake(_Atomic uint32_t *word)
+{
+    ust_shmev_wake(word);
 }
 
 static struct timespec ns_to_timespec(uint64_t ns)
@@ -85,13 +118,14 @@ static struct timespec ns_to_timespec(uint64_t ns)
 }
 
 /* FUTEX_WAIT_BITSET: absolute CLOCK_MONOTONIC timeout; a handler always
- * makes it fail with EINTR (ERESTART_RESTARTBLOCK). */
-static long futex_wait_abs(_Atomic uint32_t *word, uint32_t val, uint64_t deadline)
+ * makes it fail with EINTR (ERESTART_RESTARTBLOCK). priv is
+ * FUTEX_PRIVATE_FLAG, or 0 for a word in shared memory (a doorbell). */
+static long futex_wait_abs(_Atomic uint32_t *word, uint32_t val, uint64_t deadline, int priv)
 {
     struct timespec ts = { .tv_sec = INT64_MAX, .tv_nsec = 0 };
     if (deadline != UST_RT_FOREVER)
         ts = ns_to_timespec(deadline);
-    return syscall(SYS_futex, (uint32_t *)word, FUTEX_WAIT_BITSET_PRIVATE, val, &ts, NULL,
+    return syscall(SYS_futex, (uint32_t *)word, FUTEX_WAIT_BITSET | priv, val, &ts, NULL,
                    FUTEX_BITSET_MATCH_ANY);
 }
 
@@ -99,28 +133,30 @@ static long futex_wait_abs(_Atomic uint32_t *word, uint32_t val, uint64_t deadli
  * futex_waitv with an absolute one (both ERESTARTSYS). Before Linux 5.16
  * (no futex_waitv), a timed wait falls back to FUTEX_WAIT_BITSET and a
  * handler ends it with EINTR even with SA_RESTART. */
-static long futex_wait_restartable(_Atomic uint32_t *word, uint32_t val, uint64_t deadline)
+static long futex_wait_restartable(_Atomic uint32_t *word, uint32_t val, uint64_t deadline,
+                                   int priv)
 {
     if (deadline == UST_RT_FOREVER)
-        return syscall(SYS_futex, (uint32_t *)word, FUTEX_WAIT_PRIVATE, val, NULL, NULL, 0);
+        return syscall(SYS_futex, (uint32_t *)word, FUTEX_WAIT | priv, val, NULL, NULL, 0);
     struct futex_waitv wv = {
         .val = val,
         .uaddr = (uint64_t)(uintptr_t)word,
-        .flags = FUTEX_32 | FUTEX_PRIVATE_FLAG,
+        .flags = FUTEX_32 | (uint32_t)priv,
     };
     struct timespec ts = ns_to_timespec(deadline);
     long r = syscall(SYS_futex_waitv, &wv, 1, 0, &ts, CLOCK_MONOTONIC);
     if (r < 0 && errno == ENOSYS)
-        return futex_wait_abs(word, val, deadline);
+        return futex_wait_abs(word, val, deadline, priv);
     return r;
 }
 
-/* Sleeps in the kernel while *word == W_SLEEPING. Returns 0 (woken, or
+/* Sleeps in the kernel while *word == val. Returns 0 (woken, or
  * spuriously), -ETIMEDOUT or -EINTR. */
-static int futex_sleep(_Atomic uint32_t *word, uint64_t deadline, enum ust_rt_sig sig)
+static int futex_sleep(_Atomic uint32_t *word, uint32_t val, int priv, uint64_t deadline,
+                       enum ust_rt_sig sig)
 {
-    long r = sig == UST_RT_SIG_RESTART ? futex_wait_restartable(word, W_SLEEPING, deadline)
-                                       : futex_wait_abs(word, W_SLEEPING, deadline);
+    long r = sig == UST_RT_SIG_RESTART ? futex_wait_restartable(word, val, deadline, priv)
+                                       : futex_wait_abs(word, val, deadline, priv);
     if (r >= 0)
         return 0;
     if (errno == ETIMEDOUT)
@@ -138,8 +174,20 @@ static void waiter_signal(struct ust_waiter *w)
     if (old != W_SLEEPING)
         return;                 /* running or spinning: it sees the word */
     struct ust_rt_state *rt = w->rt;
+    _Atomic uint32_t *word = &w->state;
+    if (w->bell) {
+        /* It sleeps (or is about to) on the doorbell: ring it. Nobody in
+         * FUTEX_WAIT on it yet: the bump alone makes its wait return. */
+        if (!ust_shmev_bump(w->bell))
+            return;
+        if (rt->n_deferred >= UST_RT_DEFERRED_WAKES) {
+            bell_futex_wake(w->bell);
+            return;
+        }
+        word = (_Atomic uint32_t *)((uintptr_t)w->bell | DEFERRED_SHARED);
+    }
     if (rt->n_deferred < UST_RT_DEFERRED_WAKES)
-        rt->deferred[rt->n_deferred++] = &w->state;
+        rt->deferred[rt->n_deferred++] = word;
     else
         futex_wake(&w->state);  /* rare: a wake of more sleepers than the batch */
 }
@@ -170,13 +218,35 @@ void ust_rt_wake_all(struct ust_stack *stack)
  * (as glibc's own futex users tolerate). */
 void ust_rt_flush_wakes(_Atomic uint32_t *const *words, unsigned n)
 {
-    for (unsigned i = 0; i < n; i++)
-        futex_wake(words[i]);
+    for (unsigned i = 0; i < n; i++) {
+        uintptr_t p = (uintptr_t)words[i];
+        if (UST_UNLIKELY(p & DEFERRED_SHARED))
+            bell_futex_wake((_Atomic uint32_t *)(p & ~DEFERRED_SHARED));
+        else
+            futex_wake(words[i]);
+    }
+}
+
+void ust_rt_wake_bell_sleepers(struct ust_stack *stack)
+{
+    for (struct ust_waiter *w = stack->rt.sleepers; w; w = w->next)
+        if (w->bell)
+            waiter_signal(w);
+}
+
+void ust_rt_ext_sleep_begin(struct ust_stack *stack)
+{
+    stack->rt.ext_sleepers++;
+}
+
+void ust_rt_ext_sleep_end(struct ust_stack *stack)
+{
+    stack->rt.ext_sleepers--;
 }
 
 unsigned ust_rt_sleeper_count(const struct ust_stack *stack)
 {
-    unsigned n = 0;
+    unsigned n = stack->rt.ext_sleepers;
     for (const struct ust_waiter *w = stack->rt.sleepers; w; w = w->next)
         n++;
     return n;
@@ -184,7 +254,7 @@ unsigned ust_rt_sleeper_count(const struct ust_stack *stack)
 
 unsigned ust_rt_kernel_sleeper_count(const struct ust_stack *stack)
 {
-    unsigned n = 0;
+    unsigned n = stack->rt.ext_sleepers;
     for (const struct ust_waiter *w = stack->rt.sleepers; w; w = w->next)
         n += atomic_load_explicit(&w->state, memory_order_relaxed) == W_SLEEPING;
     return n;
@@ -216,6 +286,16 @@ static bool is_woken(struct ust_waiter *w)
     return atomic_load_explicit(&w->state, memory_order_acquire) == W_WOKEN;
 }
 
+/* Woken in-process, or (a doorbell sleeper) the doorbell rang since the
+ * caller's check. */
+static bool wake_seen(struct ust_waiter *w)
+{
+    if (is_woken(w))
+        return true;
+    return w->bell && (atomic_load_explicit(w->bell, memory_order_acquire) &
+                       ~UST_SHMEV_SLEEPERS) != w->bell_snap;
+}
+
 /* A sched_yield that took longer than this ran another thread: the CPU is
  * shared, so spinning on would only delay that thread. */
 #define UST_RT_YIELD_RAN_OTHER_NS 2000
@@ -232,7 +312,7 @@ static bool spin(struct ust_waiter *w, uint64_t spin_ns)
         return false;
     uint64_t now = ust_rt_clock_ns(), end = now + spin_ns;
     do {
-        if (is_woken(w))
+        if (wake_seen(w))
             return true;
         sched_yield();
         uint64_t t = ust_rt_clock_ns();
@@ -240,7 +320,7 @@ static bool spin(struct ust_waiter *w, uint64_t spin_ns)
             break;
         now = t;
     } while (now < end);
-    return is_woken(w);
+    return wake_seen(w);
 }
 
 /* One block, lock released: spin, then announce SLEEPING and sleep in the
@@ -254,30 +334,76 @@ static int block(struct ust_waiter *w, uint64_t spin_ns, uint64_t deadline, enum
                                                  memory_order_acquire) &&
         s == W_WOKEN)
         return 0;
-    return futex_sleep(&w->state, deadline, sig);
+    return futex_sleep(&w->state, W_SLEEPING, FUTEX_PRIVATE_FLAG, deadline, sig);
+}
+
+/* block() for a doorbell sleeper: after SLEEPING is announced (from then
+ * on an in-process waker rings the bell), the event-word protocol of
+ * shm_futex.h: set the bell's SLEEPERS bit and sleep unless the counter
+ * moved since the caller's snapshot. */
+static int block_bell(struct ust_waiter *w, uint64_t spin_ns, uint64_t deadline,
+                      enum ust_rt_sig sig)
+{
+    if (spin(w, spin_ns))
+        return 0;
+    uint32_t s = W_WAITING;
+    if (!atomic_compare_exchange_strong_explicit(&w->state, &s, W_SLEEPING, memory_order_acq_rel,
+                                                 memory_order_acquire) &&
+        s == W_WOKEN)
+        return 0;
+    uint32_t old = atomic_fetch_or_explicit(w->bell, UST_SHMEV_SLEEPERS, memory_order_acq_rel);
+    if ((old & ~UST_SHMEV_SLEEPERS) != w->bell_snap)
+        return 0;
+    uint64_t slice_end = ust_rt_clock_ns() + UST_RT_BELL_SLICE_NS;
+    if (slice_end >= deadline)
+        return futex_sleep(w->bell, w->bell_snap | UST_SHMEV_SLEEPERS, 0, deadline, sig);
+    int rc = futex_sleep(w->bell, w->bell_snap | UST_SHMEV_SLEEPERS, 0, slice_end, sig);
+    return rc == -ETIMEDOUT ? -EAGAIN : rc;
 }
 
 static int wait_spin(struct ust_stack *stack, struct ust_wait_entry *entries, unsigned n,
-                     uint64_t deadline, enum ust_rt_sig sig, uint64_t spin_first_ns);
+                     uint64_t deadline, enum ust_rt_sig sig, uint64_t spin_first_ns,
+                     const struct ust_rt_bell *bell);
 
 int ust_rt_wait(struct ust_stack *stack, struct ust_wait_entry *entries, unsigned n,
                 uint64_t deadline, enum ust_rt_sig sig)
 {
-    return wait_spin(stack, entries, n, deadline, sig, stack->rt.spin_ns);
+    return wait_spin(stack, entries, n, deadline, sig, stack->rt.spin_ns, NULL);
 }
 
 int ust_rt_wait_nospin(struct ust_stack *stack, struct ust_wait_entry *entries, unsigned n,
                        uint64_t deadline, enum ust_rt_sig sig)
 {
-    return wait_spin(stack, entries, n, deadline, sig, 0);
+    return wait_spin(stack, entries, n, deadline, sig, 0, NULL);
+}
+
+int ust_rt_wait_bell(struct ust_stack *stack, struct ust_wait_entry *entries, unsigned n,
+                     uint64_t deadline, enum ust_rt_sig sig, const struct ust_rt_bell *bell)
+{
+    return wait_spin(stack, entries, n, deadline, sig, stack->rt.spin_ns, bell);
+}
+
+uint64_t ust_rt_deadline_clock(uint64_t timeout_ns)
+{
+    if (timeout_ns == UST_RT_FOREVER)
+        return UST_RT_FOREVER;
+    uint64_t now = ust_rt_clock_ns();
+    if (timeout_ns > UST_RT_FOREVER - 1 - now)
+        return UST_RT_FOREVER;
+    return now + timeout_ns;
 }
 
 static int wait_spin(struct ust_stack *stack, struct ust_wait_entry *entries, unsigned n,
-                     uint64_t deadline, enum ust_rt_sig sig, uint64_t spin_first_ns)
+                     uint64_t deadline, enum ust_rt_sig sig, uint64_t spin_first_ns,
+                     const struct ust_rt_bell *bell)
 {
     struct ust_rt_state *rt = &stack->rt;
     struct ust_waiter w = { .rt = rt };
     atomic_init(&w.state, W_WAITING);
+    if (bell) {
+        w.bell = bell->word;
+        w.bell_snap = bell->snap & ~UST_SHMEV_SLEEPERS;
+    }
 
     for (unsigned i = 0; i < n; i++)
         entry_link(&entries[i], &w);
@@ -289,15 +415,17 @@ static int wait_spin(struct ust_stack *stack, struct ust_wait_entry *entries, un
 
     int ret = 0;
     uint64_t spin_ns = spin_first_ns;   /* the first block only */
-    while (!is_woken(&w) && ust_rt_can_block(stack)) {
+    while (!is_woken(&w) && (bell || ust_rt_can_block(stack))) {
         ust_rt_unlock(stack);
-        int rc = block(&w, spin_ns, deadline, sig);
+        int rc = bell ? block_bell(&w, spin_ns, deadline, sig) : block(&w, spin_ns, deadline, sig);
         spin_ns = 0;
         ust_rt_lock(stack);
         if (rc < 0 && !is_woken(&w)) {
             ret = rc;
             break;
         }
+        if (bell)
+            break;              /* rung (or spurious): the caller re-checks */
     }
 
     *w.pprev = w.next;

@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "unit/ipc_dir_test_util.h"
+
 #include "unit/pipe_test_util.h"
 #include "unit/sock_test_util.h"
 
@@ -149,7 +151,7 @@ static void test_epoll_one_wait_over_tcp_udp_pipe_mq_and_sysv_queue(void **state
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_epoll_one_wait_over_tcp_udp_pipe_mq_and_sysv_queue),
+        ipc_dir_test(test_epoll_one_wait_over_tcp_udp_pipe_mq_and_sysv_queue),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -16,6 +16,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "unit/ipc_dir_test_util.h"
+
 #include "ipc_cred_util.h"
 
 static struct ust_stack *new_stack(int ipc_umask)
@@ -156,11 +158,11 @@ static void test_fifo_writer_switched_to_packets_by_fsetfl(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_mkfifo_mode_masked_by_cfg_umask),
-        cmocka_unit_test(test_mkfifo_mode_masked_by_process_umask_by_default),
-        cmocka_unit_test(test_fifo_open_eacces_for_another_user),
-        cmocka_unit_test(test_fifo_open_enomem_at_pipe_user_pages_hard),
-        cmocka_unit_test(test_fifo_writer_switched_to_packets_by_fsetfl),
+        ipc_dir_test(test_mkfifo_mode_masked_by_cfg_umask),
+        ipc_dir_test(test_mkfifo_mode_masked_by_process_umask_by_default),
+        ipc_dir_test(test_fifo_open_eacces_for_another_user),
+        ipc_dir_test(test_fifo_open_enomem_at_pipe_user_pages_hard),
+        ipc_dir_test(test_fifo_writer_switched_to_packets_by_fsetfl),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

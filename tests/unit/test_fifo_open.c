@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "unit/ipc_dir_test_util.h"
+
 #include "unit/pipe_test_util.h"
 
 static void test_mkfifo_errors_eexist_enoent_enametoolong_enospc(void **state)
@@ -135,11 +137,18 @@ static void test_fifo_unlink_while_open_and_data_gone_after_last_close(void **st
     ust_stack_free(s);
 }
 
-/* Without a stack thread a blocking open behaves as a non-blocking one. */
+/* Without a stack thread a blocking open behaves as a non-blocking one.
+ * Private FIFOs only (cfg.ipc_shared = 0): a shared FIFO's partner may be
+ * another process, so there a blocking open blocks, thread or not
+ * (test_xproc_fifo.c). */
 static void test_fifo_blocking_open_without_thread_behaves_nonblocking(void **state)
 {
     (void)state;
-    struct ust_stack *s = pt_stack();
+    struct ust_stack_config c;
+    ust_stack_config_init(&c);
+    c.raise_sigpipe = 0;
+    c.ipc_shared = 0;
+    struct ust_stack *s = pt_stack_cfg(&c);
     assert_int_equal(ust_mkfifo(s, "f", 0600), 0);
     errno = 0;
     assert_int_equal(ust_open(s, "f", O_WRONLY), -1);
@@ -241,14 +250,14 @@ static void test_fifo_blocked_open_released_by_stack_stop(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_mkfifo_errors_eexist_enoent_enametoolong_enospc),
-        cmocka_unit_test(test_fifo_nonblock_open_enxio_and_eof_before_any_writer),
-        cmocka_unit_test(test_fifo_write04_full_eagain_and_rdwr_opens_at_once),
-        cmocka_unit_test(test_fifo_unlink_while_open_and_data_gone_after_last_close),
-        cmocka_unit_test(test_fifo_blocking_open_without_thread_behaves_nonblocking),
-        cmocka_unit_test(test_fifo_blocking_open_waits_for_the_other_side),
-        cmocka_unit_test(test_fifo_blocked_open_released_by_stack_stop),
-        cmocka_unit_test(test_fifo_blocked_rdonly_open_released_by_stack_stop),
+        ipc_dir_test(test_mkfifo_errors_eexist_enoent_enametoolong_enospc),
+        ipc_dir_test(test_fifo_nonblock_open_enxio_and_eof_before_any_writer),
+        ipc_dir_test(test_fifo_write04_full_eagain_and_rdwr_opens_at_once),
+        ipc_dir_test(test_fifo_unlink_while_open_and_data_gone_after_last_close),
+        ipc_dir_test(test_fifo_blocking_open_without_thread_behaves_nonblocking),
+        ipc_dir_test(test_fifo_blocking_open_waits_for_the_other_side),
+        ipc_dir_test(test_fifo_blocked_open_released_by_stack_stop),
+        ipc_dir_test(test_fifo_blocked_rdonly_open_released_by_stack_stop),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

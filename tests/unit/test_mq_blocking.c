@@ -25,6 +25,8 @@
 #include <time.h>
 #include <cmocka.h>
 
+#include "unit/ipc_dir_test_util.h"
+
 #include <ustack/ustack.h>
 
 #include "runtime/runtime.h"
@@ -538,18 +540,18 @@ static void test_mq_stress_8_senders_8_receivers_nonblocking(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_mq_blocked_receiver_woken_by_send),
-        cmocka_unit_test(test_mq_blocked_sender_woken_by_receive),
-        cmocka_unit_test(test_mq_timedreceive01_etimedout_while_blocked),
-        cmocka_unit_test(test_mq_timedreceive_realtime_deadline_across_slices),
-        cmocka_unit_test(test_mq_timedreceive_mono_etimedout_while_blocked),
-        cmocka_unit_test(test_mq_receive_prio_blocked_waits_for_its_band),
-        cmocka_unit_test(test_mq_notify01_sigev_thread_runs_function),
-        cmocka_unit_test(test_mq_notify_not_sent_while_receiver_blocked),
-        cmocka_unit_test(test_mq_blocked_receiver_released_by_stack_stop),
-        cmocka_unit_test(test_mq_ping_pong_two_threads_every_wakeup_delivered),
-        cmocka_unit_test(test_mq_stress_8_senders_8_receivers_blocking),
-        cmocka_unit_test(test_mq_stress_8_senders_8_receivers_nonblocking),
+        ipc_dir_test(test_mq_blocked_receiver_woken_by_send),
+        ipc_dir_test(test_mq_blocked_sender_woken_by_receive),
+        ipc_dir_test(test_mq_timedreceive01_etimedout_while_blocked),
+        ipc_dir_test(test_mq_timedreceive_realtime_deadline_across_slices),
+        ipc_dir_test(test_mq_timedreceive_mono_etimedout_while_blocked),
+        ipc_dir_test(test_mq_receive_prio_blocked_waits_for_its_band),
+        ipc_dir_test(test_mq_notify01_sigev_thread_runs_function),
+        ipc_dir_test(test_mq_notify_not_sent_while_receiver_blocked),
+        ipc_dir_test(test_mq_blocked_receiver_released_by_stack_stop),
+        ipc_dir_test(test_mq_ping_pong_two_threads_every_wakeup_delivered),
+        ipc_dir_test(test_mq_stress_8_senders_8_receivers_blocking),
+        ipc_dir_test(test_mq_stress_8_senders_8_receivers_nonblocking),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

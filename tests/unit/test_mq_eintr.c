@@ -15,6 +15,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "unit/ipc_dir_test_util.h"
+
 #include "unit/eintr_test_util.h"
 
 #define MSGSIZE 64
@@ -217,14 +219,14 @@ static void test_mq_timedsend_blocked_is_restarted_with_sa_restart(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_mq_receive_blocked_fails_with_eintr_without_sa_restart),
-        cmocka_unit_test(test_mq_timedreceive01_eintr_when_signal_caught_while_blocked),
-        cmocka_unit_test(test_mq_receive_blocked_is_restarted_with_sa_restart),
-        cmocka_unit_test(test_mq_timedreceive_blocked_is_restarted_with_sa_restart),
-        cmocka_unit_test(test_mq_send_blocked_fails_with_eintr_without_sa_restart),
-        cmocka_unit_test(test_mq_timedsend01_eintr_when_signal_caught_while_blocked),
-        cmocka_unit_test(test_mq_send_blocked_is_restarted_with_sa_restart),
-        cmocka_unit_test(test_mq_timedsend_blocked_is_restarted_with_sa_restart),
+        ipc_dir_test(test_mq_receive_blocked_fails_with_eintr_without_sa_restart),
+        ipc_dir_test(test_mq_timedreceive01_eintr_when_signal_caught_while_blocked),
+        ipc_dir_test(test_mq_receive_blocked_is_restarted_with_sa_restart),
+        ipc_dir_test(test_mq_timedreceive_blocked_is_restarted_with_sa_restart),
+        ipc_dir_test(test_mq_send_blocked_fails_with_eintr_without_sa_restart),
+        ipc_dir_test(test_mq_timedsend01_eintr_when_signal_caught_while_blocked),
+        ipc_dir_test(test_mq_send_blocked_is_restarted_with_sa_restart),
+        ipc_dir_test(test_mq_timedsend_blocked_is_restarted_with_sa_restart),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

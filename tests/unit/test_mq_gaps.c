@@ -22,6 +22,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "unit/ipc_dir_test_util.h"
+
 #include <ustack/ustack.h>
 
 static struct ust_stack *new_stack(int ipc_umask)
@@ -275,13 +277,13 @@ static void test_mq_open_mode_masked_by_process_umask_by_default(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_mq_read_gives_status_line_not_a_message),
-        cmocka_unit_test(test_mq_status_line_shows_the_registration),
-        cmocka_unit_test(test_mq_lseek_moves_in_the_status_line),
-        cmocka_unit_test(test_mq_notify_removed_by_any_close_of_the_queue),
-        cmocka_unit_test(test_mq_notify_signal_not_sent_after_close_removed_it),
-        cmocka_unit_test(test_mq_open_mode_masked_by_cfg_umask),
-        cmocka_unit_test(test_mq_open_mode_masked_by_process_umask_by_default),
+        ipc_dir_test(test_mq_read_gives_status_line_not_a_message),
+        ipc_dir_test(test_mq_status_line_shows_the_registration),
+        ipc_dir_test(test_mq_lseek_moves_in_the_status_line),
+        ipc_dir_test(test_mq_notify_removed_by_any_close_of_the_queue),
+        ipc_dir_test(test_mq_notify_signal_not_sent_after_close_removed_it),
+        ipc_dir_test(test_mq_open_mode_masked_by_cfg_umask),
+        ipc_dir_test(test_mq_open_mode_masked_by_process_umask_by_default),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -16,6 +16,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "unit/ipc_dir_test_util.h"
+
 #include <ustack/ustack.h>
 
 #define MAXMSG 64
@@ -145,7 +147,7 @@ static void test_mq_model_random_operations_match_reference(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_mq_model_random_operations_match_reference),
+        ipc_dir_test(test_mq_model_random_operations_match_reference),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -13,6 +13,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "unit/ipc_dir_test_util.h"
+
 #include "ipc_cred_util.h"
 
 static struct ust_stack *new_stack(void)
@@ -144,10 +146,10 @@ static void test_mq_open_group_class_by_egid_or_supplementary_group(void **state
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_mq_unlink01_eacces_as_nobody),
-        cmocka_unit_test(test_mq_owner_is_the_euid_at_create_time),
-        cmocka_unit_test(test_mq_open01_eacces_by_other_bits),
-        cmocka_unit_test(test_mq_open_group_class_by_egid_or_supplementary_group),
+        ipc_dir_test(test_mq_unlink01_eacces_as_nobody),
+        ipc_dir_test(test_mq_owner_is_the_euid_at_create_time),
+        ipc_dir_test(test_mq_open01_eacces_by_other_bits),
+        ipc_dir_test(test_mq_open_group_class_by_egid_or_supplementary_group),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

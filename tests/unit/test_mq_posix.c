@@ -21,6 +21,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "unit/ipc_dir_test_util.h"
+
 #include <ustack/ustack.h>
 
 static struct ust_stack *new_stack(void)
@@ -319,10 +321,27 @@ static void test_mq_timedreceive01(void **state)
         expect_err(ust_mq_timedreceive(s, q, buf, sizeof(buf), &prio, &bad[i]), EINVAL);
     struct timespec past = { 1, 0 };
     expect_err(ust_mq_timedreceive(s, q, buf, sizeof(buf), &prio, &past), ETIMEDOUT);
-    /* No stack thread: a call that would block fails at once. */
-    expect_err(ust_mq_receive(s, q, buf, sizeof(buf), &prio), EAGAIN);
     int nb = ust_mq_open(s, "/tr", O_RDONLY | O_NONBLOCK);
     expect_err(ust_mq_timedreceive(s, nb, buf, sizeof(buf), &prio, &ts), EAGAIN);
+    ust_stack_free(s);
+}
+
+/* A private queue without a stack thread: a call that would block fails
+ * at once (nothing in the process could wake it). A shared queue blocks
+ * instead, on the object's futex, until another process or thread acts
+ * (test_xproc_mq.c), so this rule is the private path's only. */
+static void test_mq_private_receive_without_stack_thread_fails_at_once(void **state)
+{
+    (void)state;
+    struct ust_stack_config c;
+    ust_stack_config_init(&c);
+    c.ipc_shared = 0;
+    struct ust_stack *s = ust_stack_new(&c);
+    assert_non_null(s);
+    int q = open_rw(s, "/tr", 3, 8192);
+    static char buf[8192];
+    unsigned prio;
+    expect_err(ust_mq_receive(s, q, buf, sizeof(buf), &prio), EAGAIN);
     ust_stack_free(s);
 }
 
@@ -592,11 +611,15 @@ static void test_mq_timedreceive_mono_expired_and_invalid(void **state)
     ust_stack_free(s);
 }
 
-/* Queues are per stack: the same name in two stacks is two queues. */
+/* Private queues are per stack: the same name in two stacks is two
+ * queues. (Shared queues are per directory: test_xproc_mq.c.) */
 static void test_mq_namespace_is_per_stack(void **state)
 {
     (void)state;
-    struct ust_stack *a = new_stack(), *b = new_stack();
+    struct ust_stack_config c;
+    ust_stack_config_init(&c);
+    c.ipc_shared = 0;
+    struct ust_stack *a = ust_stack_new(&c), *b = ust_stack_new(&c);
     int qa = open_rw(a, "/same", 2, 8);
     expect_err(ust_mq_open(b, "/same", O_RDWR), ENOENT);
     assert_int_equal(ust_mq_send(a, qa, "x", 1, 0), 0);
@@ -607,29 +630,30 @@ static void test_mq_namespace_is_per_stack(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_mq_open01_create_with_attributes_and_defaults),
-        cmocka_unit_test(test_mq_open01_name_rules),
-        cmocka_unit_test(test_mq_open01_errors),
-        cmocka_unit_test(test_mq_open01_emfile_when_descriptors_run_out),
-        cmocka_unit_test(test_mq_open01_enospc_at_queues_max),
-        cmocka_unit_test(test_mq_open_total_bytes_limit_gives_emfile),
-        cmocka_unit_test(test_mq_unlink01),
-        cmocka_unit_test(test_mq_unlink_while_open_keeps_queue_and_frees_name),
-        cmocka_unit_test(test_mq_timedsend01),
-        cmocka_unit_test(test_mq_bad_timeout_einval_only_when_call_would_block),
-        cmocka_unit_test(test_mq_timedreceive01),
-        cmocka_unit_test(test_mq_priority_order_fifo_within_priority),
-        cmocka_unit_test(test_mq_priority_order_many_random_priorities),
-        cmocka_unit_test(test_mq_efault_for_null_buffers),
-        cmocka_unit_test(test_mq_send_zero_length_and_emsgsize),
-        cmocka_unit_test(test_mq_poll_readiness_empty_partial_full),
-        cmocka_unit_test(test_mq_getattr_setattr_only_o_nonblock),
-        cmocka_unit_test(test_mq_notify01_register_ebusy_ebadf),
-        cmocka_unit_test(test_mq_notify02_einval),
-        cmocka_unit_test(test_mq_notify_signal_one_shot_on_empty_to_nonempty),
-        cmocka_unit_test(test_mq_receive_prio_range_selects_highest_in_band),
-        cmocka_unit_test(test_mq_timedreceive_mono_expired_and_invalid),
-        cmocka_unit_test(test_mq_namespace_is_per_stack),
+        ipc_dir_test(test_mq_open01_create_with_attributes_and_defaults),
+        ipc_dir_test(test_mq_open01_name_rules),
+        ipc_dir_test(test_mq_open01_errors),
+        ipc_dir_test(test_mq_open01_emfile_when_descriptors_run_out),
+        ipc_dir_test(test_mq_open01_enospc_at_queues_max),
+        ipc_dir_test(test_mq_open_total_bytes_limit_gives_emfile),
+        ipc_dir_test(test_mq_unlink01),
+        ipc_dir_test(test_mq_unlink_while_open_keeps_queue_and_frees_name),
+        ipc_dir_test(test_mq_timedsend01),
+        ipc_dir_test(test_mq_bad_timeout_einval_only_when_call_would_block),
+        ipc_dir_test(test_mq_timedreceive01),
+        ipc_dir_test(test_mq_private_receive_without_stack_thread_fails_at_once),
+        ipc_dir_test(test_mq_priority_order_fifo_within_priority),
+        ipc_dir_test(test_mq_priority_order_many_random_priorities),
+        ipc_dir_test(test_mq_efault_for_null_buffers),
+        ipc_dir_test(test_mq_send_zero_length_and_emsgsize),
+        ipc_dir_test(test_mq_poll_readiness_empty_partial_full),
+        ipc_dir_test(test_mq_getattr_setattr_only_o_nonblock),
+        ipc_dir_test(test_mq_notify01_register_ebusy_ebadf),
+        ipc_dir_test(test_mq_notify02_einval),
+        ipc_dir_test(test_mq_notify_signal_one_shot_on_empty_to_nonempty),
+        ipc_dir_test(test_mq_receive_prio_range_selects_highest_in_band),
+        ipc_dir_test(test_mq_timedreceive_mono_expired_and_invalid),
+        ipc_dir_test(test_mq_namespace_is_per_stack),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

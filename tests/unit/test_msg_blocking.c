@@ -23,6 +23,8 @@
 #include <time.h>
 #include <cmocka.h>
 
+#include "unit/ipc_dir_test_util.h"
+
 #include <ustack/ustack.h>
 
 #include "runtime/runtime.h"
@@ -477,15 +479,15 @@ static void test_msgstress_8_senders_8_receivers_nonblocking(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_msgrcv06_eidrm_when_removed_while_blocked),
-        cmocka_unit_test(test_msgsnd06_eidrm_when_removed_while_blocked),
-        cmocka_unit_test(test_msgrcv_blocked_woken_only_by_matching_type),
-        cmocka_unit_test(test_msgsnd_blocked_woken_when_receive_makes_room),
-        cmocka_unit_test(test_msgsnd_small_sender_not_blocked_behind_big_one),
-        cmocka_unit_test(test_poll_blocks_on_sysv_and_posix_queue_together),
-        cmocka_unit_test(test_msg_ping_pong_by_type_every_wakeup_delivered),
-        cmocka_unit_test(test_msgstress_8_senders_8_receivers_blocking),
-        cmocka_unit_test(test_msgstress_8_senders_8_receivers_nonblocking),
+        ipc_dir_test(test_msgrcv06_eidrm_when_removed_while_blocked),
+        ipc_dir_test(test_msgsnd06_eidrm_when_removed_while_blocked),
+        ipc_dir_test(test_msgrcv_blocked_woken_only_by_matching_type),
+        ipc_dir_test(test_msgsnd_blocked_woken_when_receive_makes_room),
+        ipc_dir_test(test_msgsnd_small_sender_not_blocked_behind_big_one),
+        ipc_dir_test(test_poll_blocks_on_sysv_and_posix_queue_together),
+        ipc_dir_test(test_msg_ping_pong_by_type_every_wakeup_delivered),
+        ipc_dir_test(test_msgstress_8_senders_8_receivers_blocking),
+        ipc_dir_test(test_msgstress_8_senders_8_receivers_nonblocking),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -15,6 +15,8 @@
 #include <sys/msg.h>
 #include <cmocka.h>
 
+#include "unit/ipc_dir_test_util.h"
+
 #include "unit/eintr_test_util.h"
 
 struct msgbuf64 {
@@ -119,10 +121,10 @@ static void test_msgrcv_blocked_not_restarted_even_with_sa_restart(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_msgsnd05_eintr_when_signal_caught_while_blocked),
-        cmocka_unit_test(test_msgsnd_blocked_not_restarted_even_with_sa_restart),
-        cmocka_unit_test(test_msgrcv05_eintr_when_signal_caught_while_blocked),
-        cmocka_unit_test(test_msgrcv_blocked_not_restarted_even_with_sa_restart),
+        ipc_dir_test(test_msgsnd05_eintr_when_signal_caught_while_blocked),
+        ipc_dir_test(test_msgsnd_blocked_not_restarted_even_with_sa_restart),
+        ipc_dir_test(test_msgrcv05_eintr_when_signal_caught_while_blocked),
+        ipc_dir_test(test_msgrcv_blocked_not_restarted_even_with_sa_restart),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

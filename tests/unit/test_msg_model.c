@@ -15,6 +15,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "unit/ipc_dir_test_util.h"
+
 #include <ustack/ustack.h>
 
 #define QBYTES 600
@@ -157,7 +159,7 @@ static void test_msg_model_random_operations_match_reference(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_msg_model_random_operations_match_reference),
+        ipc_dir_test(test_msg_model_random_operations_match_reference),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

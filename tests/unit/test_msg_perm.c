@@ -15,6 +15,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "unit/ipc_dir_test_util.h"
+
 #include "ipc_cred_util.h"
 #include "pipe_test_util.h"
 
@@ -23,6 +25,19 @@ static struct ust_stack *new_stack(void)
     struct ust_stack_config c;
     ust_stack_config_init(&c);
     c.seed = 9;
+    struct ust_stack *s = ust_stack_new(&c);
+    assert_non_null(s);
+    return s;
+}
+
+/* A stack whose queues are its own (cfg.ipc_shared = 0), for a check that
+ * needs each forked child's changes to stay in the child's copy. */
+static struct ust_stack *new_private_stack(void)
+{
+    struct ust_stack_config c;
+    ust_stack_config_init(&c);
+    c.seed = 9;
+    c.ipc_shared = 0;
     struct ust_stack *s = ust_stack_new(&c);
     assert_non_null(s);
     return s;
@@ -138,12 +153,16 @@ static void test_msgctl04_eperm_for_rmid_and_set_as_nobody(void **state)
 /* msgctl(2) IPC_SET sets msg_perm.uid and .gid (not cuid/cgid). Afterwards
  * the new owner (nobody) may IPC_SET, IPC_STAT and IPC_RMID; the creator
  * (root) still may; a third user may not (EPERM); a member of the new group
- * reads through the group bits. */
+ * reads through the group bits. The new owner's IPC_RMID is made in a
+ * forked child and the later checks need the queue still there, so the
+ * queues are the stack's own (with shared queues the removal would be
+ * machine-wide; test_xproc_msg.c checks IPC_SET and IPC_RMID by another
+ * user on shared queues). */
 static void test_msgctl_ipc_set_uid_gid_and_owner_or_creator_rule(void **state)
 {
     (void)state;
     CRED_REQUIRE_ROOT();
-    struct ust_stack *s = new_stack();
+    struct ust_stack *s = new_private_stack();
     int id = ust_msgget(s, IPC_PRIVATE, 0600);
     assert_true(id >= 0);
     struct msqid_ds ds;
@@ -257,13 +276,13 @@ static void test_ipc_set_revoking_read_fails_blocked_receiver_eacces(void **stat
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_msgget02_eacces_by_mode_bits_for_another_user),
-        cmocka_unit_test(test_msgsnd_msgrcv_eacces_for_another_user),
-        cmocka_unit_test(test_msgctl04_eperm_for_rmid_and_set_as_nobody),
-        cmocka_unit_test(test_msgctl_ipc_set_uid_gid_and_owner_or_creator_rule),
-        cmocka_unit_test(test_msgctl_ipc_set_invalid_uid_or_gid_is_einval),
+        ipc_dir_test(test_msgget02_eacces_by_mode_bits_for_another_user),
+        ipc_dir_test(test_msgsnd_msgrcv_eacces_for_another_user),
+        ipc_dir_test(test_msgctl04_eperm_for_rmid_and_set_as_nobody),
+        ipc_dir_test(test_msgctl_ipc_set_uid_gid_and_owner_or_creator_rule),
+        ipc_dir_test(test_msgctl_ipc_set_invalid_uid_or_gid_is_einval),
         /* Last: the only test that starts threads (the others fork). */
-        cmocka_unit_test(test_ipc_set_revoking_read_fails_blocked_receiver_eacces),
+        ipc_dir_test(test_ipc_set_revoking_read_fails_blocked_receiver_eacces),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -4,8 +4,8 @@
  * type <= |msgtyp|), E2BIG leaving the message queued, the zero-length
  * message count limit (msg_qbytes bounds messages too); plus ustack's
  * pollable queue descriptor (ust_msgq_fd) and the msgpool limit. Without a
- * stack thread a call that would block fails at once: msgsnd EAGAIN, msgrcv
- * ENOMSG. */
+ * stack thread a call on a private queue that would block fails at once:
+ * msgsnd EAGAIN, msgrcv ENOMSG (a shared one blocks: test_xproc_msg.c). */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -17,9 +17,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <dirent.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
+
+#include "unit/ipc_dir_test_util.h"
 
 #include <ustack/ustack.h>
 
@@ -45,6 +49,47 @@ static struct ust_stack *stack_with(unsigned msgmni, size_t msgpool)
 static struct ust_stack *new_stack(void)
 {
     return stack_with(0, 0);
+}
+
+/* The checks that count every queue of the namespace (msgmni, IPC_INFO,
+ * MSG_INFO, MSG_STAT by index) need an empty one. With shared queues
+ * (cfg.ipc_shared) the namespace is the IPC directory, where the earlier
+ * tests' queues persist as the kernel's do: such a stack gets a fresh
+ * directory of its own, removed by own_dir_free. */
+static char own_dir[4096];
+
+static struct ust_stack *stack_in_own_dir(unsigned msgmni, const char *name)
+{
+    const char *base = getenv("USTACK_IPC_DIR");
+    snprintf(own_dir, sizeof(own_dir), "%s/%s.%d", base && base[0] ? base : "/dev/shm", name,
+             (int)getpid());
+    struct ust_stack_config c;
+    ust_stack_config_init(&c);
+    c.seed = 11;
+    if (msgmni)
+        c.msgmni = msgmni;
+    c.ipc_dir = own_dir;
+    struct ust_stack *s = ust_stack_new(&c);
+    assert_non_null(s);
+    return s;
+}
+
+static void own_dir_free(struct ust_stack *s)
+{
+    ust_stack_free(s);
+    DIR *d = opendir(own_dir);
+    if (!d)
+        return;
+    struct dirent *de;
+    char path[8192];
+    while ((de = readdir(d)) != NULL) {
+        if (strncmp(de->d_name, "ustack.", 7) != 0)
+            continue;
+        snprintf(path, sizeof(path), "%s/%s", own_dir, de->d_name);
+        unlink(path);
+    }
+    closedir(d);
+    rmdir(own_dir);
 }
 
 static void expect_err(long r, int err)
@@ -107,7 +152,7 @@ static void test_msgget02_eexist_enoent_eacces(void **state)
 static void test_msgget03_enospc_when_msgmni_queues_exist(void **state)
 {
     (void)state;
-    struct ust_stack *s = stack_with(5, 0);
+    struct ust_stack *s = stack_in_own_dir(5, "msgget03");
     int ids[5];
     for (int i = 0; i < 5; i++) {
         ids[i] = ust_msgget(s, IPC_PRIVATE, 0600);
@@ -122,7 +167,7 @@ static void test_msgget03_enospc_when_msgmni_queues_exist(void **state)
     for (int i = 0; i < 5; i++)
         assert_int_not_equal(again, ids[i]);
     expect_err(ust_msgsnd(s, ids[2], &(struct tmsg){ .mtype = 1 }, 0, IPC_NOWAIT), EINVAL);
-    ust_stack_free(s);
+    own_dir_free(s);
 }
 
 /* msgsnd01: enqueued; msg_qnum, msg_lspid, msg_stime updated. */
@@ -184,9 +229,32 @@ static void test_msgsnd05_eagain_when_qbytes_full(void **state)
     assert_int_equal(ust_msgsnd(s, id, &m, 40, IPC_NOWAIT), 0);
     assert_int_equal(ust_msgsnd(s, id, &m, 40, IPC_NOWAIT), 0);
     expect_err(ust_msgsnd(s, id, &m, 40, IPC_NOWAIT), EAGAIN);
-    /* Without IPC_NOWAIT and without a stack thread: EAGAIN too. */
-    expect_err(ust_msgsnd(s, id, &m, 40, 0), EAGAIN);
     assert_int_equal(ust_msgsnd(s, id, &m, 20, IPC_NOWAIT), 0);        /* exactly 100 */
+    ust_stack_free(s);
+}
+
+/* A stack's own queues (cfg.ipc_shared = 0) without a stack thread: a call
+ * that would block fails at once, msgsnd with EAGAIN and msgrcv with
+ * ENOMSG, since nothing in the process could wake it. A shared queue blocks
+ * instead, on the queue itself, until another process or thread acts
+ * (test_xproc_msg.c), so this rule is the private path's only. */
+static void test_msg_private_calls_without_stack_thread_fail_at_once(void **state)
+{
+    (void)state;
+    struct ust_stack_config c;
+    ust_stack_config_init(&c);
+    c.ipc_shared = 0;
+    struct ust_stack *s = ust_stack_new(&c);
+    assert_non_null(s);
+    int id = ust_msgget(s, IPC_PRIVATE, 0600);
+    struct tmsg m = { .mtype = 1 };
+    expect_err(ust_msgrcv(s, id, &m, 100, 0, 0), ENOMSG);
+    struct msqid_ds ds;
+    assert_int_equal(ust_msgctl(s, id, IPC_STAT, &ds), 0);
+    ds.msg_qbytes = 50;
+    assert_int_equal(ust_msgctl(s, id, IPC_SET, &ds), 0);
+    assert_int_equal(ust_msgsnd(s, id, &m, 40, 0), 0);
+    expect_err(ust_msgsnd(s, id, &m, 40, 0), EAGAIN);
     ust_stack_free(s);
 }
 
@@ -237,7 +305,6 @@ static void test_msgrcv02_errors(void **state)
     int wo = ust_msgget(s, IPC_PRIVATE, 0200);
     struct tmsg m;
     expect_err(ust_msgrcv(s, id, &m, 100, 0, IPC_NOWAIT), ENOMSG);
-    expect_err(ust_msgrcv(s, id, &m, 100, 0, 0), ENOMSG);   /* no stack thread */
     assert_int_equal(send_text(s, id, 5, "0123456789", 0), 0);
     expect_err(ust_msgrcv(s, id, &m, 4, 0, IPC_NOWAIT), E2BIG);
     expect_err(ust_msgrcv(s, id, &m, 100, 6, IPC_NOWAIT), ENOMSG);
@@ -401,7 +468,7 @@ static void test_msgctl04_errors(void **state)
 static void test_msgctl12_ipc_info_msg_info_msg_stat(void **state)
 {
     (void)state;
-    struct ust_stack *s = new_stack();
+    struct ust_stack *s = stack_in_own_dir(0, "msgctl12");
     int a = ust_msgget(s, IPC_PRIVATE, 0600);
     int b = ust_msgget(s, IPC_PRIVATE, 0200);
     assert_int_equal(send_text(s, a, 1, "1234", 0), 0);
@@ -423,7 +490,7 @@ static void test_msgctl12_ipc_info_msg_info_msg_stat(void **state)
     assert_int_equal(ust_msgctl(s, 1, MSG_STAT_ANY, &ds), b);
     expect_err(ust_msgctl(s, 2, MSG_STAT, &ds), EINVAL);
     expect_err(ust_msgctl(s, 0, IPC_INFO, NULL), EFAULT);
-    ust_stack_free(s);
+    own_dir_free(s);
 }
 
 /* ustack's pollable descriptor: POLLOUT when a byte fits, POLLIN when a
@@ -518,26 +585,27 @@ static void test_epoll_reports_sysv_and_posix_queue_readiness(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_msgget01_create_send_and_read_back),
-        cmocka_unit_test(test_msgget02_eexist_enoent_eacces),
-        cmocka_unit_test(test_msgget03_enospc_when_msgmni_queues_exist),
-        cmocka_unit_test(test_msgsnd01_updates_qnum_lspid_stime),
-        cmocka_unit_test(test_msgsnd02_errors),
-        cmocka_unit_test(test_msgsnd05_eagain_when_qbytes_full),
-        cmocka_unit_test(test_msgsnd_zero_length_messages_bounded_by_count),
-        cmocka_unit_test(test_msgrcv01_updates_qnum_lrpid_rtime),
-        cmocka_unit_test(test_msgrcv02_errors),
-        cmocka_unit_test(test_msgrcv03_msg_copy_errors),
-        cmocka_unit_test(test_msgrcv07_selection_by_type),
-        cmocka_unit_test(test_msgrcv_negative_type_takes_lowest_type_first),
-        cmocka_unit_test(test_msgctl01_ipc_stat),
-        cmocka_unit_test(test_msgctl02_ipc_set_qbytes),
-        cmocka_unit_test(test_msgctl03_ipc_rmid_removes),
-        cmocka_unit_test(test_msgctl04_errors),
-        cmocka_unit_test(test_msgctl12_ipc_info_msg_info_msg_stat),
-        cmocka_unit_test(test_msgq_fd_poll_readiness_and_rmid),
-        cmocka_unit_test(test_msgsnd_enomem_beyond_msgpool),
-        cmocka_unit_test(test_epoll_reports_sysv_and_posix_queue_readiness),
+        ipc_dir_test(test_msgget01_create_send_and_read_back),
+        ipc_dir_test(test_msgget02_eexist_enoent_eacces),
+        ipc_dir_test(test_msgget03_enospc_when_msgmni_queues_exist),
+        ipc_dir_test(test_msgsnd01_updates_qnum_lspid_stime),
+        ipc_dir_test(test_msgsnd02_errors),
+        ipc_dir_test(test_msgsnd05_eagain_when_qbytes_full),
+        ipc_dir_test(test_msgsnd_zero_length_messages_bounded_by_count),
+        ipc_dir_test(test_msg_private_calls_without_stack_thread_fail_at_once),
+        ipc_dir_test(test_msgrcv01_updates_qnum_lrpid_rtime),
+        ipc_dir_test(test_msgrcv02_errors),
+        ipc_dir_test(test_msgrcv03_msg_copy_errors),
+        ipc_dir_test(test_msgrcv07_selection_by_type),
+        ipc_dir_test(test_msgrcv_negative_type_takes_lowest_type_first),
+        ipc_dir_test(test_msgctl01_ipc_stat),
+        ipc_dir_test(test_msgctl02_ipc_set_qbytes),
+        ipc_dir_test(test_msgctl03_ipc_rmid_removes),
+        ipc_dir_test(test_msgctl04_errors),
+        ipc_dir_test(test_msgctl12_ipc_info_msg_info_msg_stat),
+        ipc_dir_test(test_msgq_fd_poll_readiness_and_rmid),
+        ipc_dir_test(test_msgsnd_enomem_beyond_msgpool),
+        ipc_dir_test(test_epoll_reports_sysv_and_posix_queue_readiness),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

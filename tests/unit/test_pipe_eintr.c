@@ -18,6 +18,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "unit/ipc_dir_test_util.h"
+
 #include "unit/eintr_test_util.h"
 
 static long do_read1(struct et_call *c)
@@ -265,14 +267,14 @@ static void test_fifo_blocked_open_is_restarted_with_sa_restart(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_pipe_blocked_read_fails_with_eintr_without_sa_restart),
-        cmocka_unit_test(test_pipe_blocked_read_is_restarted_with_sa_restart),
-        cmocka_unit_test(test_pipe_blocked_write_fails_with_eintr_without_sa_restart),
-        cmocka_unit_test(test_pipe_blocked_write_is_restarted_with_sa_restart),
-        cmocka_unit_test(test_pipe_partial_write_returns_count_on_signal),
-        cmocka_unit_test(test_pipe_partial_write_returns_count_on_signal_even_with_sa_restart),
-        cmocka_unit_test(test_fifo_blocked_open_fails_with_eintr_without_sa_restart),
-        cmocka_unit_test(test_fifo_blocked_open_is_restarted_with_sa_restart),
+        ipc_dir_test(test_pipe_blocked_read_fails_with_eintr_without_sa_restart),
+        ipc_dir_test(test_pipe_blocked_read_is_restarted_with_sa_restart),
+        ipc_dir_test(test_pipe_blocked_write_fails_with_eintr_without_sa_restart),
+        ipc_dir_test(test_pipe_blocked_write_is_restarted_with_sa_restart),
+        ipc_dir_test(test_pipe_partial_write_returns_count_on_signal),
+        ipc_dir_test(test_pipe_partial_write_returns_count_on_signal_even_with_sa_restart),
+        ipc_dir_test(test_fifo_blocked_open_fails_with_eintr_without_sa_restart),
+        ipc_dir_test(test_fifo_blocked_open_is_restarted_with_sa_restart),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

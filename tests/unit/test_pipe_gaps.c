@@ -19,6 +19,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "unit/ipc_dir_test_util.h"
+
 #include "pipe_test_util.h"
 
 #ifndef O_NOTIFICATION_PIPE
@@ -695,24 +697,24 @@ static void test_pipe_user_pages_hard_without_soft_limit(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_lseek_on_pipe_fifo_and_socket_is_espipe),
-        cmocka_unit_test(test_lseek_ebadf_then_einval_for_bad_whence),
-        cmocka_unit_test(test_fsetfl_odirect_on_write_end_makes_packets),
-        cmocka_unit_test(test_fsetfl_clearing_odirect_returns_to_stream),
-        cmocka_unit_test(test_packet_write_merges_into_stream_tail_page_as_linux),
-        cmocka_unit_test(test_large_packet_write_after_stream_splits_like_linux),
-        cmocka_unit_test(test_merge_uses_the_tail_page_end_not_the_bytes_left),
-        cmocka_unit_test(test_fsetfl_odirect_on_read_end_is_shown_and_harmless),
-        cmocka_unit_test(test_fsetfl_odirect_on_socket_and_mq_is_einval),
-        cmocka_unit_test(test_odirect_zero_length_write_makes_no_packet),
-        cmocka_unit_test(test_notification_pipe_is_enopkg_and_fds_unchanged),
-        cmocka_unit_test(test_packet_writer_pollout_needs_a_free_slot),
-        cmocka_unit_test(test_set_pipe_size_keeps_mixed_segments),
-        cmocka_unit_test(test_mixed_stream_and_packets_match_reference_model),
-        cmocka_unit_test(test_o_async_sigio_to_owner_on_write_and_read),
-        cmocka_unit_test(test_o_async_needs_owner_and_flag_and_signals_last_close),
-        cmocka_unit_test(test_pipe_user_pages_hard_refuses_new_pipes_enfile),
-        cmocka_unit_test(test_pipe_user_pages_hard_without_soft_limit),
+        ipc_dir_test(test_lseek_on_pipe_fifo_and_socket_is_espipe),
+        ipc_dir_test(test_lseek_ebadf_then_einval_for_bad_whence),
+        ipc_dir_test(test_fsetfl_odirect_on_write_end_makes_packets),
+        ipc_dir_test(test_fsetfl_clearing_odirect_returns_to_stream),
+        ipc_dir_test(test_packet_write_merges_into_stream_tail_page_as_linux),
+        ipc_dir_test(test_large_packet_write_after_stream_splits_like_linux),
+        ipc_dir_test(test_merge_uses_the_tail_page_end_not_the_bytes_left),
+        ipc_dir_test(test_fsetfl_odirect_on_read_end_is_shown_and_harmless),
+        ipc_dir_test(test_fsetfl_odirect_on_socket_and_mq_is_einval),
+        ipc_dir_test(test_odirect_zero_length_write_makes_no_packet),
+        ipc_dir_test(test_notification_pipe_is_enopkg_and_fds_unchanged),
+        ipc_dir_test(test_packet_writer_pollout_needs_a_free_slot),
+        ipc_dir_test(test_set_pipe_size_keeps_mixed_segments),
+        ipc_dir_test(test_mixed_stream_and_packets_match_reference_model),
+        ipc_dir_test(test_o_async_sigio_to_owner_on_write_and_read),
+        ipc_dir_test(test_o_async_needs_owner_and_flag_and_signals_last_close),
+        ipc_dir_test(test_pipe_user_pages_hard_refuses_new_pipes_enfile),
+        ipc_dir_test(test_pipe_user_pages_hard_without_soft_limit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

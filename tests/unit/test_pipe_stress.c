@@ -17,6 +17,8 @@
 #include <stdio.h>
 #include <cmocka.h>
 
+#include "unit/ipc_dir_test_util.h"
+
 #include "unit/pipe_test_util.h"
 
 enum { WRITERS = 8, READERS = 8 };
@@ -178,6 +180,8 @@ static void run_stress_on(bool named, bool nonblock, size_t msg_len, unsigned to
         if (st.seen[i] != 1)
             fail_msg("message %zu delivered %u times", i, st.seen[i]);
     free(st.seen);
+    if (named)                          /* a shared FIFO's name outlives the stack */
+        assert_int_equal(ust_unlink(s, "/pipeio"), 0);
     ust_stack_free(s);
 }
 
@@ -221,11 +225,11 @@ static void test_pipeio_8w8r_named_fifo_blocking_and_nonblocking(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_pipeio_8w8r_blocking_small_messages),
-        cmocka_unit_test(test_pipeio_8w8r_nonblocking_small_messages),
-        cmocka_unit_test(test_pipeio_8w8r_blocking_pipe_buf_messages_never_interleave),
-        cmocka_unit_test(test_pipeio_8w8r_nonblocking_pipe_buf_messages_never_interleave),
-        cmocka_unit_test(test_pipeio_8w8r_named_fifo_blocking_and_nonblocking),
+        ipc_dir_test(test_pipeio_8w8r_blocking_small_messages),
+        ipc_dir_test(test_pipeio_8w8r_nonblocking_small_messages),
+        ipc_dir_test(test_pipeio_8w8r_blocking_pipe_buf_messages_never_interleave),
+        ipc_dir_test(test_pipeio_8w8r_nonblocking_pipe_buf_messages_never_interleave),
+        ipc_dir_test(test_pipeio_8w8r_named_fifo_blocking_and_nonblocking),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
