@@ -164,7 +164,13 @@ int demo_ipc(const struct demo_opts *o)
 {
     (void)o;
     dp(DP_TITLE, "\nPart 3. Pipes and message queues, in one stack's descriptor table.\n");
-    struct ust_stack *s = ust_stack_new(NULL);
+    /* The demo's host keeps its queues to itself (a private namespace, like
+     * one machine's kernel): nothing is left in /dev/shm, and a seed replays
+     * the same identifiers. Shared queues are shown by `ustack ipcs`. */
+    struct ust_stack_config cfg;
+    ust_stack_config_init(&cfg);
+    cfg.ipc_shared = 0;
+    struct ust_stack *s = ust_stack_new(&cfg);
     if (!s) {
         fprintf(stderr, "ustack demo: ust_stack_new: %s\n", strerror(errno));
         return -1;
