@@ -118,10 +118,20 @@ int ust_unlink(struct ust_stack *stack, const char *path);
 /* Largest priority + 1 (Linux's MQ_PRIO_MAX). */
 #define UST_MQ_PRIO_MAX 32768
 
+/* Opt-in oflag of ust_mq_open, with O_CREAT: a POSIX queue created with
+ * this flag vanishes when its last holder closes it or exits, instead of
+ * persisting until ust_mq_unlink. A holder killed by a signal does not
+ * count; if the very last one dies so, the name stays until `ustack ipcrm`
+ * (shown as "auto,orphan" by `ustack ipcs`). Ignored when the queue exists
+ * already. Not a Linux flag: bit 30 is unused by open(2). (System V queues
+ * have no such flag: IPC_RMID removes them.) */
+#define UST_IPC_AUTOREMOVE 0x40000000
+
 /* oflag: O_RDONLY/O_WRONLY/O_RDWR [| O_CREAT [| O_EXCL]] [| O_NONBLOCK]
- * [| O_CLOEXEC]; with O_CREAT two more arguments: mode_t mode,
- * struct mq_attr *attr (NULL: cfg defaults). The descriptor is always
- * FD_CLOEXEC, as on Linux. */
+ * [| O_CLOEXEC] [| UST_IPC_AUTOREMOVE]; with O_CREAT two more arguments:
+ * mode_t mode, struct mq_attr *attr (NULL: cfg defaults). The descriptor
+ * is always FD_CLOEXEC, as on Linux. A private queue (cfg.ipc_shared 0)
+ * made with UST_IPC_AUTOREMOVE loses its name at its last close. */
 int ust_mq_open(struct ust_stack *stack, const char *name, int oflag, ...);
 int ust_mq_close(struct ust_stack *stack, int mqd);
 /* The name goes at once; the queue when its last descriptor closes. */

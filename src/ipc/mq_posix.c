@@ -50,6 +50,7 @@ struct mq_desc;
 struct ust_mq {
     struct ust_mq *next;        /* namespace list (while it has a name) */
     bool named;
+    bool autoremove;            /* UST_IPC_AUTOREMOVE: the last close unlinks */
     unsigned refs;              /* the name + one per open description */
     char name[UST_MQ_NAME_MAX + 1];
     uid_t uid;
@@ -440,6 +441,10 @@ static void mq_file_release(struct ust_file *f)
         d->next->prev = d->prev;
     if (q->notify_owner == d)
         q->notify_owner = NULL;
+    /* UST_IPC_AUTOREMOVE: the last close takes the name (the name's
+     * reference and ours are all that is left). */
+    if (q->autoremove && q->named && q->refs == 2)
+        ns_remove(f->stack, q);
     mq_put(f->stack, q);
     free(d);
 }
@@ -737,6 +742,7 @@ static int do_open(struct ust_stack *stack, const char *name, int oflag, mode_t 
             return -ENOENT;
         if ((err = mq_create(stack, name, mode, attr, &q)) != 0)
             return err;
+        q->autoremove = (oflag & UST_IPC_AUTOREMOVE) != 0;
         created = true;
     }
     int fd = mq_open_file(stack, q, oflag);

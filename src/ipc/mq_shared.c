@@ -219,7 +219,7 @@ static int create_object(struct ust_stack *stack, const struct usage *held, cons
     struct ust_shmq_attr a = {
         .maxmsg = (uint32_t)maxmsg,
         .msgsize = (uint32_t)msgsize,
-        .flags = UST_SHMQ_PRIO,
+        .flags = UST_SHMQ_PRIO | ((oflag & UST_IPC_AUTOREMOVE) ? UST_SHMQ_AUTOREMOVE : 0),
         .mode = mode & 0777,
     };
     return ust_shmq_open(ust_ipc_dir(stack), MQS_KIND, oname, O_CREAT | O_EXCL,

@@ -611,6 +611,36 @@ static void test_mq_timedreceive_mono_expired_and_invalid(void **state)
     ust_stack_free(s);
 }
 
+/* UST_IPC_AUTOREMOVE: the name goes with the last close of the queue (a
+ * plain queue keeps it until mq_unlink). In both backends; across
+ * processes in test_xproc_mq.c. */
+static void test_mq_autoremove_at_last_close(void **state)
+{
+    (void)state;
+    struct ust_stack *s = new_stack();
+    struct mq_attr a = attr_of(2, 8);
+    int q1 = ust_mq_open(s, "/auto", O_RDWR | O_CREAT | UST_IPC_AUTOREMOVE, 0600, &a);
+    assert_true(q1 >= 0);
+    int q2 = ust_mq_open(s, "/auto", O_RDONLY);
+    assert_true(q2 >= 0);
+    assert_int_equal(ust_mq_send(s, q1, "x", 1, 0), 0);
+    assert_int_equal(ust_mq_close(s, q1), 0);
+    int q3 = ust_mq_open(s, "/auto", O_RDONLY);         /* q2 still holds it */
+    assert_true(q3 >= 0);
+    assert_int_equal(ust_mq_close(s, q3), 0);
+    char buf[8];
+    assert_int_equal(ust_mq_receive(s, q2, buf, sizeof(buf), NULL), 1);
+    assert_int_equal(ust_mq_close(s, q2), 0);
+    expect_err(ust_mq_open(s, "/auto", O_RDONLY), ENOENT);
+    int k = open_rw(s, "/kept", 2, 8);
+    assert_int_equal(ust_mq_close(s, k), 0);
+    k = ust_mq_open(s, "/kept", O_RDONLY);
+    assert_true(k >= 0);
+    ust_mq_close(s, k);
+    assert_int_equal(ust_mq_unlink(s, "/kept"), 0);
+    ust_stack_free(s);
+}
+
 /* Private queues are per stack: the same name in two stacks is two
  * queues. (Shared queues are per directory: test_xproc_mq.c.) */
 static void test_mq_namespace_is_per_stack(void **state)
@@ -653,6 +683,7 @@ int main(void)
         ipc_dir_test(test_mq_notify_signal_one_shot_on_empty_to_nonempty),
         ipc_dir_test(test_mq_receive_prio_range_selects_highest_in_band),
         ipc_dir_test(test_mq_timedreceive_mono_expired_and_invalid),
+        ipc_dir_test(test_mq_autoremove_at_last_close),
         ipc_dir_test(test_mq_namespace_is_per_stack),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

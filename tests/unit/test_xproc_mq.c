@@ -365,6 +365,83 @@ static void test_xproc_mq_unlink_while_other_process_holds_it(void **state)
     ust_stack_free(s);
 }
 
+/* UST_IPC_AUTOREMOVE (opt-in): the queue outlives its creator's close while
+ * another process holds it, and its name goes when that last holder exits
+ * (closing nothing itself: ust_stack_free closes its descriptors). A last
+ * holder killed by SIGKILL leaves the name (docs/IPC-SHARED.md,
+ * "Lifetimes"), until a later holder closes it. */
+static void test_xproc_mq_autoremove_when_last_holder_exits(void **state)
+{
+    (void)state;
+    struct ust_stack *s = new_stack();
+    int q = open_q(s, "/xauto", O_RDWR | UST_IPC_AUTOREMOVE, 4);
+    assert_true(q >= 0);
+    struct gate opened, closed;
+    gate_init(&opened);
+    gate_init(&closed);
+    pid_t pid = fork_child();
+    if (pid == 0) {
+        struct ust_stack *c = new_stack();
+        int cq = c ? ust_mq_open(c, "/xauto", O_RDWR) : -1;
+        if (cq < 0)
+            _exit(10);
+        gate_open(&opened);
+        char b;
+        if (read(closed.fd[0], &b, 1) != 1)
+            _exit(11);
+        /* The creator has closed: we are the last holder, the name stays. */
+        if (ust_mq_open(c, "/xauto", O_RDONLY) < 0)
+            _exit(12);
+        ust_stack_free(c);
+        _exit(0);
+    }
+    gate_wait(&opened);
+    assert_int_equal(ust_mq_close(s, q), 0);
+    char one = 1;
+    assert_int_equal(write(closed.fd[1], &one, 1), 1);
+    assert_int_equal(wait_child(pid), 0);
+    assert_int_equal(ust_mq_open(s, "/xauto", O_RDONLY), -1);
+    assert_int_equal(errno, ENOENT);
+
+    /* A queue without the flag persists after every holder is gone. */
+    q = open_q(s, "/xkeep", O_RDWR, 4);
+    assert_true(q >= 0);
+    assert_int_equal(ust_mq_close(s, q), 0);
+    q = ust_mq_open(s, "/xkeep", O_RDONLY);
+    assert_true(q >= 0);
+    ust_mq_close(s, q);
+    ust_mq_unlink(s, "/xkeep");
+
+    /* The last holder SIGKILLed: the name stays (nobody closed it). */
+    struct gate held;
+    gate_init(&held);
+    q = open_q(s, "/xkill", O_RDWR | UST_IPC_AUTOREMOVE, 4);
+    assert_true(q >= 0);
+    pid = fork_child();
+    if (pid == 0) {
+        struct ust_stack *c = new_stack();
+        if (!c || ust_mq_open(c, "/xkill", O_RDWR) < 0)
+            _exit(10);
+        gate_open(&held);
+        for (;;)
+            pause();
+    }
+    gate_wait(&held);
+    gate_close(&held);
+    assert_int_equal(ust_mq_close(s, q), 0);
+    kill(pid, SIGKILL);
+    assert_int_equal(wait_child(pid), 128 + SIGKILL);
+    q = ust_mq_open(s, "/xkill", O_RDONLY);
+    assert_true(q >= 0);
+    /* Now we are its last live holder: our close takes the name. */
+    assert_int_equal(ust_mq_close(s, q), 0);
+    assert_int_equal(ust_mq_open(s, "/xkill", O_RDONLY), -1);
+    assert_int_equal(errno, ENOENT);
+    gate_close(&opened);
+    gate_close(&closed);
+    ust_stack_free(s);
+}
+
 /* Several processes race O_CREAT|O_EXCL on one name, released together:
  * exactly one creates, every other gets EEXIST; then each opens it. */
 static void test_xproc_mq_o_excl_race_one_creator(void **state)
@@ -697,6 +774,7 @@ int main(void)
         ipc_dir_test(test_xproc_mq_timed_receive_times_out),
         ipc_dir_test(test_xproc_mq_poll_and_epoll_woken_by_other_process_send),
         ipc_dir_test(test_xproc_mq_unlink_while_other_process_holds_it),
+        ipc_dir_test(test_xproc_mq_autoremove_when_last_holder_exits),
         ipc_dir_test(test_xproc_mq_o_excl_race_one_creator),
         ipc_dir_test(test_xproc_mq_limits_count_other_processes_queues),
         ipc_dir_test(test_xproc_mq_eacces_for_another_uid),
