@@ -30,7 +30,10 @@ struct ust_stack_config {
 
     /* Memory */
     size_t mem_limit;               /* bytes of frame buffers, TCP connection blocks and
-                                     * socket buffer storage in use at once; default 64 MiB */
+                                     * socket buffer storage in use at once; default 256 MiB
+                                     * (a TCP socket moving data both ways holds up to its
+                                     * whole buffers, 144 KiB by default: about 1500 busy
+                                     * sockets fit in 7/8 of it) */
     unsigned max_fds;               /* descriptor table size (RLIMIT_NOFILE); default 1024 */
 
     /* ARP (RFC 826) */

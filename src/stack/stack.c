@@ -21,7 +21,7 @@ void ust_stack_config_init(struct ust_stack_config *cfg)
 {
     memset(cfg, 0, sizeof(*cfg));
     cfg->name = "ustack";
-    cfg->mem_limit = 64u << 20;
+    cfg->mem_limit = 256u << 20;
     cfg->max_fds = 1024;
     cfg->arp_cache_size = 256;
     cfg->arp_pending_max = 3;

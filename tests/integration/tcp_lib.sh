@@ -149,6 +149,20 @@ tcp_check_four_way_close() {
 # tcp_check_pcap FILE: with IP and TCP checksum checks on, no malformed
 # frame, no bad checksum, and no expert warning other than the window ones
 # (a zero window or a full window is flow control doing its job, not an error).
+# tcp_serve_settle: waits (at most 5 s) until the running `ustack serve` has
+# no connection left but TIME-WAIT ones, so that a capture taken until it is
+# stopped holds every close: the peer's last FIN may still be in flight when
+# curl returns.
+tcp_serve_settle() {
+    local i ctl="/run/ustack/serve-$UST_SERVE_PID.sock"
+    for ((i = 0; i < 50; i++)); do
+        "$USTACK" ss --control "$ctl" 2>/dev/null |
+            awk 'NR > 1 && $1 != "TIME-WAIT" { busy = 1 } END { exit busy }' && return 0
+        sleep 0.1
+    done
+    ust_log "serve: connections still open after 5 s (checked anyway)"
+}
+
 tcp_check_pcap() {
     local file=$1 bad
     UST_LOGS+=("$UST_TMP/tshark.err")

@@ -48,6 +48,7 @@ nsx timeout 30 curl -sS -v -o /dev/null -o /dev/null "$url/index.html" "$url/sma
 grep -qi 're-using existing connection\|reusing existing connection' "$UST_TMP/curl-v.log" ||
     ust_fail "keep-alive: curl did not reuse the connection for the second URL"
 ust_log "http: 404, HEAD and keep-alive as expected"
+tcp_serve_settle
 ust_serve_stop
 
 tcp_check_pcap "$cap1"

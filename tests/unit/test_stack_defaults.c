@@ -47,6 +47,9 @@ static void test_config_init_reassembly_and_ipc_defaults_are_linux(void **state)
      * tcp_max_orphans 4096 (Linux sizes it from memory; docs/SECURITY.md). */
     assert_int_equal(c.tcp_invalid_ratelimit_ms, 500);
     assert_int_equal(c.tcp_max_orphans, 4096);
+    /* Frames, connection blocks and socket buffers: room for about 1500
+     * sockets moving data both ways with default buffers (docs/SECURITY.md). */
+    assert_int_equal(c.mem_limit, 256u << 20);
 }
 
 /* The same defaults are in force in a stack made with a NULL config: a new
