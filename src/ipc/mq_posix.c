@@ -137,7 +137,8 @@ static struct ust_mq *ns_find(struct ust_mq_ns *ns, const char *name)
     return NULL;
 }
 
-static void ns_remove(struct ust_stack *stack, struct ust_mq *q)
+/* Takes q's name away; the name's reference goes to the caller. */
+static void ns_unname(struct ust_stack *stack, struct ust_mq *q)
 {
     struct ust_mq_ns *ns = stack->ipc.mq;
     for (struct ust_mq **pp = &ns->named; *pp; pp = &(*pp)->next) {
@@ -147,6 +148,11 @@ static void ns_remove(struct ust_stack *stack, struct ust_mq *q)
         }
     }
     q->named = false;
+}
+
+static void ns_remove(struct ust_stack *stack, struct ust_mq *q)
+{
+    ns_unname(stack, q);
     mq_put(stack, q);
 }
 
@@ -443,8 +449,10 @@ static void mq_file_release(struct ust_file *f)
         q->notify_owner = NULL;
     /* UST_IPC_AUTOREMOVE: the last close takes the name (the name's
      * reference and ours are all that is left). */
-    if (q->autoremove && q->named && q->refs == 2)
-        ns_remove(f->stack, q);
+    if (q->autoremove && q->named && q->refs == 2) {
+        ns_unname(f->stack, q);
+        q->refs--;              /* the name's reference; ours is put below */
+    }
     mq_put(f->stack, q);
     free(d);
 }

@@ -205,7 +205,7 @@ static inline void sf_peer_run(const char *dir, const char *prefix, int n, int c
     if (ust_shmbell_open(dir, NULL, &arena) != 0)
         _exit(2);
     for (int i = 0; i < n; i++) {
-        char name[64];
+        char name[UST_SHMQ_NAME_MAX + 16];
         snprintf(name, sizeof(name), "%s_%d", prefix, i);
         if (ust_shmq_open(dir, SF_KIND, name, 0, UST_SHMQ_RD | UST_SHMQ_WR, NULL, &q[i]) != 0)
             _exit(3);
