@@ -534,6 +534,10 @@ int ust_stream_setsockopt(struct ust_socket *so, int optname, const void *optval
     int v;
     if (optname == TCP_CONGESTION) {
         char name[16] = { 0 };
+        if (optlen < 1)
+            return -EINVAL;     /* Linux do_tcp_setsockopt */
+        if (!optval)
+            return -EFAULT;
         memcpy(name, optval, optlen < sizeof(name) - 1 ? optlen : sizeof(name) - 1);
         const struct ust_tcp_cc_ops *cc = ust_tcp_cc_find(name);
         if (!cc)

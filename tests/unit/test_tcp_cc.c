@@ -97,6 +97,12 @@ static void tcp_congestion_option_selects_algorithm(void **state)
     len = sizeof(name);
     assert_int_equal(ust_getsockopt(s, fd, IPPROTO_TCP, TCP_CONGESTION, name, &len), 0);
     assert_string_equal(name, "reno");
+    /* An empty name is EINVAL, a NULL one EFAULT, as Linux (found by
+     * fuzz_sock_api: a NULL pointer reached memcpy). */
+    assert_int_equal(ust_setsockopt(s, fd, IPPROTO_TCP, TCP_CONGESTION, NULL, 0), -1);
+    assert_int_equal(errno, EINVAL);
+    assert_int_equal(ust_setsockopt(s, fd, IPPROTO_TCP, TCP_CONGESTION, NULL, 4), -1);
+    assert_int_equal(errno, EFAULT);
     assert_int_equal(ust_setsockopt(s, fd, IPPROTO_TCP, TCP_CONGESTION, "bbr9", 4), -1);
     assert_int_equal(errno, ENOENT);
     ust_close(s, fd);
