@@ -474,21 +474,13 @@ static void to_deadline(const struct timespec *ts, enum ust_mqs_clock clock, str
     c->flags = clock == UST_MQS_REALTIME ? UST_SHMQ_REALTIME : 0;
 }
 
-/* The kernel's notification signal to another process: SI_MESGQ, the
- * sender's pid and uid (ipc/mqueue.c __do_notify). rt_sigqueueinfo allows
- * a negative si_code to another process; it needs the permission to
- * signal it (kill(2)), which the kernel's own delivery does not. */
+/* The kernel's notification signal to another process (SI_MESGQ); lost
+ * when we may not signal it, unlike the kernel's own delivery. */
 static void signal_other(const struct ust_shmq_notify *n)
 {
-    siginfo_t si;
-    memset(&si, 0, sizeof(si));
-    si.si_signo = n->signo;
-    si.si_code = SI_MESGQ;
-    si.si_pid = getpid();
-    si.si_uid = getuid();
-    si.si_value.sival_ptr = (void *)(uintptr_t)n->value;
+    union sigval v = { .sival_ptr = (void *)(uintptr_t)n->value };
     if (n->signo > 0)
-        syscall(SYS_rt_sigqueueinfo, n->pid, n->signo, &si);
+        ust_rt_send_mesgq(n->pid, n->signo, v);
 }
 
 /* A fired registration: what to deliver, now or (this process) after the

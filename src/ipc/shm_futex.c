@@ -24,18 +24,9 @@ int ust_futex_wait(_Atomic uint32_t *w, uint32_t expect, const struct timespec *
         return -EINVAL;
     long r = syscall(SYS_futex, (uint32_t *)w, op, expect, deadline, NULL,
                      FUTEX_BITSET_MATCH_ANY);
-    if (r == 0)
-        return 0;
-    switch (errno) {
-    case EAGAIN:
-        return 0;               /* the word had already changed */
-    case ETIMEDOUT:
-        return -ETIMEDOUT;
-    case EINTR:
-        return -EINTR;
-    default:
-        return -errno;
-    }
+    if (r == 0 || errno == EAGAIN)
+        return 0;               /* woken, or the word had already changed */
+    return -errno;              /* ETIMEDOUT, EINTR */
 }
 
 int ust_futex_wake(_Atomic uint32_t *w, int n)
@@ -103,18 +94,9 @@ int ust_futex_wait_restart(_Atomic uint32_t *w, uint32_t expect, const struct ti
     /* Not FUTEX_PRIVATE_FLAG: the word is in a shared mapping. */
     struct futex_waitv wv = { .val = expect, .uaddr = (uint64_t)(uintptr_t)w, .flags = FUTEX_32 };
     long r = syscall(SYS_futex_waitv, &wv, 1, 0, deadline, CLOCK_MONOTONIC);
-    if (r >= 0)
+    if (r >= 0 || errno == EAGAIN)
         return 0;
-    switch (errno) {
-    case ENOSYS:
+    if (errno == ENOSYS)        /* before Linux 5.16 */
         return ust_futex_wait(w, expect, deadline, false);
-    case EAGAIN:
-        return 0;
-    case ETIMEDOUT:
-        return -ETIMEDOUT;
-    case EINTR:
-        return -EINTR;
-    default:
-        return -errno;
-    }
+    return -errno;              /* ETIMEDOUT, EINTR */
 }

@@ -56,19 +56,23 @@ uint64_t ust_rt_deadline_sleep_until(const struct ust_rt_deadline *d)
     return mono + left;
 }
 
-/* The kernel's mq notification signal: si_code SI_MESGQ with the sender's
- * pid and uid (ipc/mqueue.c __do_notify). rt_sigqueueinfo to oneself may
- * carry any si_code. */
-static void deliver_signal(const struct ust_rt_notify *n)
+int ust_rt_send_mesgq(pid_t pid, int signo, union sigval value)
 {
     siginfo_t si;
     memset(&si, 0, sizeof(si));
-    si.si_signo = n->signo;
+    si.si_signo = signo;
     si.si_code = SI_MESGQ;
     si.si_pid = getpid();
     si.si_uid = getuid();
-    si.si_value = n->value;
-    if (syscall(SYS_rt_sigqueueinfo, getpid(), n->signo, &si) != 0 && n->signo != 0)
+    si.si_value = value;
+    return syscall(SYS_rt_sigqueueinfo, pid, signo, &si) == 0 ? 0 : -errno;
+}
+
+/* The notification signal to ourselves (rt_sigqueueinfo to oneself may
+ * carry any si_code). */
+static void deliver_signal(const struct ust_rt_notify *n)
+{
+    if (ust_rt_send_mesgq(getpid(), n->signo, n->value) != 0 && n->signo != 0)
         kill(getpid(), n->signo);
 }
 

@@ -29,6 +29,11 @@ struct ust_rt_notify {
  * the kernel does); SIGEV_THREAD runs function(value) in a new detached
  * thread. Call WITHOUT the stack lock: a handler may call back into ustack. */
 void ust_rt_notify_deliver(const struct ust_rt_notify *n);
+/* The kernel's mq notification signal to process pid: si_code SI_MESGQ
+ * with the sender's pid and uid (ipc/mqueue.c __do_notify), sent with
+ * rt_sigqueueinfo, which allows a negative si_code; to another process it
+ * needs the permission to signal it (kill(2)). 0 or -errno. */
+int ust_rt_send_mesgq(pid_t pid, int signo, union sigval value);
 
 /* Absolute deadlines for the queues' timed calls. */
 enum ust_rt_dl_clock { UST_DL_NONE, UST_DL_REALTIME, UST_DL_MONOTONIC };

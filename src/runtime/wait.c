@@ -323,16 +323,22 @@ static bool spin(struct ust_waiter *w, uint64_t spin_ns)
     return wake_seen(w);
 }
 
+/* Spins, then announces SLEEPING; true when woken meanwhile (no sleep). */
+static bool woken_before_sleep(struct ust_waiter *w, uint64_t spin_ns)
+{
+    if (spin(w, spin_ns))
+        return true;
+    uint32_t s = W_WAITING;
+    return !atomic_compare_exchange_strong_explicit(&w->state, &s, W_SLEEPING,
+                                                    memory_order_acq_rel, memory_order_acquire) &&
+           s == W_WOKEN;
+}
+
 /* One block, lock released: spin, then announce SLEEPING and sleep in the
  * kernel unless woken meanwhile. 0, -ETIMEDOUT or -EINTR. */
 static int block(struct ust_waiter *w, uint64_t spin_ns, uint64_t deadline, enum ust_rt_sig sig)
 {
-    if (spin(w, spin_ns))
-        return 0;
-    uint32_t s = W_WAITING;
-    if (!atomic_compare_exchange_strong_explicit(&w->state, &s, W_SLEEPING, memory_order_acq_rel,
-                                                 memory_order_acquire) &&
-        s == W_WOKEN)
+    if (woken_before_sleep(w, spin_ns))
         return 0;
     return futex_sleep(&w->state, W_SLEEPING, FUTEX_PRIVATE_FLAG, deadline, sig);
 }
@@ -344,12 +350,7 @@ static int block(struct ust_waiter *w, uint64_t spin_ns, uint64_t deadline, enum
 static int block_bell(struct ust_waiter *w, uint64_t spin_ns, uint64_t deadline,
                       enum ust_rt_sig sig)
 {
-    if (spin(w, spin_ns))
-        return 0;
-    uint32_t s = W_WAITING;
-    if (!atomic_compare_exchange_strong_explicit(&w->state, &s, W_SLEEPING, memory_order_acq_rel,
-                                                 memory_order_acquire) &&
-        s == W_WOKEN)
+    if (woken_before_sleep(w, spin_ns))
         return 0;
     uint32_t old = atomic_fetch_or_explicit(w->bell, UST_SHMEV_SLEEPERS, memory_order_acq_rel);
     if ((old & ~UST_SHMEV_SLEEPERS) != w->bell_snap)
